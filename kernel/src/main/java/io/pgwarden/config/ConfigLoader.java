@@ -1,0 +1,170 @@
+package io.pgwarden.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * Reads the YAML configuration into {@link GatewayConfig}: unknown keys and ill-typed
+ * values are errors that name the key's path and line; then {@link ConfigValidator} checks
+ * what spans several keys.
+ */
+public final class ConfigLoader {
+
+    private ConfigLoader() {
+    }
+
+    private static final YAMLMapper MAPPER = YAMLMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .addModule(new SimpleModule("pgwarden-config")
+                    .addDeserializer(Duration.class, new DurationDeserializer())
+                    // Every Long in the configuration is a byte size (limits.max_message_size).
+                    .addDeserializer(Long.class, new ByteSizeDeserializer()))
+            .build();
+
+    /** Reads, resolves relative paths against the file's folder, and validates. */
+    public static LoadedConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot be read: " + e.getMessage());
+        }
+        Path base = file.toAbsolutePath().getParent();
+        return parse(text, file.toString(), base);
+    }
+
+    public static LoadedConfig parse(String yaml, String sourceName, Path baseDir) throws ConfigException {
+        GatewayConfig config;
+        try {
+            config = MAPPER.readValue(yaml, GatewayConfig.class);
+        } catch (JsonMappingException e) {
+            throw new ConfigException(sourceName + describe(e));
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(sourceName + at(e.getLocation()) + ": not valid YAML: " + e.getOriginalMessage());
+        }
+        if (config == null) {
+            throw new ConfigException(sourceName + ": the file is empty");
+        }
+        List<String> problems = ConfigValidator.validate(config, baseDir);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems.stream().map(p -> sourceName + ": " + p).toList());
+        }
+        return new LoadedConfig(config, baseDir);
+    }
+
+    private static String describe(JsonMappingException e) {
+        String path = path(e.getPath());
+        String where = at(e.getLocation()) + (path.isEmpty() ? "" : ": " + path);
+        if (e instanceof UnrecognizedPropertyException u) {
+            String known = u.getKnownPropertyIds() == null ? "" : u.getKnownPropertyIds().stream()
+                    .map(Object::toString).collect(Collectors.toCollection(TreeSet::new)).toString();
+            return where + ": unknown key" + (known.isEmpty() ? "" : " (known keys: " + known.substring(1, known.length() - 1) + ")");
+        }
+        if (e instanceof InvalidFormatException f && f.getTargetType() != null && f.getTargetType().isEnum()) {
+            String allowed = Arrays.stream(f.getTargetType().getEnumConstants())
+                    .map(c -> c.toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))
+                    .collect(Collectors.joining(", "));
+            return where + ": \"" + f.getValue() + "\" is not one of " + allowed;
+        }
+        Throwable cause = e.getCause();
+        if (cause instanceof IllegalArgumentException iae) {
+            return where + ": " + iae.getMessage();
+        }
+        return where + ": " + simplify(e.getOriginalMessage());
+    }
+
+    /** Jackson's messages name Java types; an operator needs the YAML meaning. */
+    private static String simplify(String message) {
+        if (message == null) {
+            return "invalid value";
+        }
+        if (message.contains("from Array value") || message.contains("START_ARRAY")) {
+            return "a list is not allowed here";
+        }
+        if (message.contains("from Object value") || message.contains("START_OBJECT")) {
+            return "a mapping is not allowed here";
+        }
+        if (message.contains("Cannot coerce") || message.contains("Cannot deserialize value of type")) {
+            int cut = message.indexOf(" (");
+            return "wrong type of value: " + (cut > 0 ? message.substring(0, cut) : message)
+                    .replace("`java.lang.", "`").replace("`java.util.", "`");
+        }
+        return message;
+    }
+
+    private static String at(JsonLocation location) {
+        return location == null || location.getLineNr() < 1 ? "" : ":" + location.getLineNr();
+    }
+
+    static String path(List<JsonMappingException.Reference> refs) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference ref : refs) {
+            if (ref.getIndex() >= 0) {
+                sb.append('[').append(ref.getIndex()).append(']');
+            } else if (ref.getFieldName() != null) {
+                if (!sb.isEmpty()) {
+                    sb.append('.');
+                }
+                sb.append(ref.getFieldName());
+            }
+        }
+        return sb.toString();
+    }
+
+    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
+        @Override
+        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            if (!p.currentToken().isScalarValue()) {
+                throw JsonMappingException.from(p, "must be a duration such as 30s, 10m or 1h",
+                        new IllegalArgumentException("must be a duration such as 30s, 10m or 1h"));
+            }
+            try {
+                return Durations.parse(p.getText());
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage(), e);
+            }
+        }
+    }
+
+    private static final class ByteSizeDeserializer extends JsonDeserializer<Long> {
+        @Override
+        public Long deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            if (!p.currentToken().isScalarValue()) {
+                throw JsonMappingException.from(p, "must be a size such as 16MiB",
+                        new IllegalArgumentException("must be a size such as 16MiB"));
+            }
+            try {
+                return ByteSizes.parse(p.getText());
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage(), e);
+            }
+        }
+    }
+
+}

@@ -1,0 +1,272 @@
+package io.pgwarden.config;
+
+import io.pgwarden.config.GatewayConfig.ApproveRule;
+import io.pgwarden.config.GatewayConfig.Credential;
+import io.pgwarden.config.GatewayConfig.MaskRule;
+import io.pgwarden.config.GatewayConfig.Policy;
+import io.pgwarden.config.GatewayConfig.Upstream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Checks that span keys or need more than a type: references between sections, value
+ * ranges, files that must exist. Reports every problem it finds, each with its key path.
+ */
+final class ConfigValidator {
+
+    /** The command classes a policy may name (DESIGN §5). */
+    static final Set<String> COMMANDS = Set.of("ALL", "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE",
+            "COPY_TO", "COPY_FROM", "DDL", "UTILITY", "TRANSACTION", "SET", "CALL", "FUNCTION_CALL", "LOCK", "GRANT");
+    static final Set<String> DETECTORS = Set.of("email", "phone", "card", "ssn", "iban");
+    private static final Pattern RELATION_PATTERN = Pattern.compile("[A-Za-z0-9_*$]+(\\.[A-Za-z0-9_*$]+)?");
+    private static final Pattern COLUMN = Pattern.compile("[A-Za-z0-9_$]+\\.[A-Za-z0-9_$]+\\.[A-Za-z0-9_$]+");
+    private static final Pattern FUNCTION_PATTERN = Pattern.compile("[A-Za-z0-9_*$]+(\\.[A-Za-z0-9_*$]+)?");
+    private static final Pattern VAULT_REF = Pattern.compile("vault:[A-Za-z0-9_.\\-]+");
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Pattern ROLE_PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,19}");
+
+    private final List<String> problems = new ArrayList<>();
+    private final Path baseDir;
+
+    private ConfigValidator(Path baseDir) {
+        this.baseDir = baseDir;
+    }
+
+    static List<String> validate(GatewayConfig config, Path baseDir) {
+        ConfigValidator v = new ConfigValidator(baseDir);
+        v.listen(config);
+        Set<String> upstreamNames = v.upstreams(config.upstreams());
+        v.pluginEntries("authenticators", config.authenticators(), true);
+        Set<String> approverNames = v.pluginEntries("approvers", config.approvers(), false);
+        v.policies(config.policies(), upstreamNames, approverNames);
+        v.pluginEntries("audit.sinks", config.audit().sinks(), false);
+        v.limits(config.limits());
+        return List.copyOf(v.problems);
+    }
+
+    private void problem(String path, String message) {
+        problems.add(path + ": " + message);
+    }
+
+    private void listen(GatewayConfig config) {
+        port("listen.port", config.listen().port());
+        port("admin.port", config.admin().port());
+        var tls = config.listen().tls();
+        if ((tls.cert() == null) != (tls.key() == null)) {
+            problem("listen.tls", "cert and key go together: give both, or neither for a generated self-signed certificate");
+        }
+        existingFile("listen.tls.cert", tls.cert());
+        existingFile("listen.tls.key", tls.key());
+    }
+
+    private Set<String> upstreams(List<Upstream> upstreams) {
+        Set<String> names = new HashSet<>();
+        if (upstreams.isEmpty()) {
+            problem("upstreams", "at least one upstream is required");
+        }
+        for (int i = 0; i < upstreams.size(); i++) {
+            Upstream u = upstreams.get(i);
+            String at = "upstreams[" + i + "]";
+            if (u.name() == null || u.name().isBlank()) {
+                problem(at + ".name", "is required");
+            } else if (!names.add(u.name())) {
+                problem(at + ".name", "\"" + u.name() + "\" is used by another upstream");
+            }
+            port(at + ".port", u.port());
+            if (u.port() == 0) {
+                problem(at + ".port", "must be the upstream's real port");
+            }
+            existingFile(at + ".tls_root_cert", u.tlsRootCert());
+            credential(at + ".credential", u.credential());
+            if (u.jit().enabled() && u.jit().grantRoles().isEmpty()) {
+                problem(at + ".jit.grant_roles", "name at least one role for the session's role to be granted");
+            }
+            if (!ROLE_PREFIX.matcher(u.jit().rolePrefix()).matches()) {
+                problem(at + ".jit.role_prefix", "must be lower-case letters, digits and _ (at most 20), starting with a letter or _");
+            }
+            positive(at + ".connect_timeout", u.connectTimeout());
+        }
+        return names;
+    }
+
+    private void credential(String at, Credential c) {
+        if (c == null) {
+            problem(at, "is required (user, and one of password_ref, password_env, password)");
+            return;
+        }
+        if (c.user() == null || c.user().isBlank()) {
+            problem(at + ".user", "is required");
+        }
+        int given = (c.passwordRef() != null ? 1 : 0) + (c.passwordEnv() != null ? 1 : 0) + (c.password() != null ? 1 : 0);
+        if (given != 1) {
+            problem(at, "give exactly one of password_ref, password_env, password (found " + given + ")");
+        }
+        if (c.passwordRef() != null && !VAULT_REF.matcher(c.passwordRef()).matches()) {
+            problem(at + ".password_ref", "must look like vault:NAME");
+        }
+        if (c.passwordEnv() != null && !ENV_NAME.matcher(c.passwordEnv()).matches()) {
+            problem(at + ".password_env", "\"" + c.passwordEnv() + "\" is not an environment variable name");
+        }
+    }
+
+    /** Plugin entries are maps for their plugin to check; here only {@code type} and {@code name}. */
+    private Set<String> pluginEntries(String section, List<Map<String, Object>> entries, boolean required) {
+        Set<String> names = new HashSet<>();
+        if (required && entries.isEmpty()) {
+            problem(section, "at least one is required");
+        }
+        for (int i = 0; i < entries.size(); i++) {
+            String at = section + "[" + i + "]";
+            Map<String, Object> entry = entries.get(i);
+            if (entry == null) {
+                problem(at, "must be a mapping with a type");
+                continue;
+            }
+            if (!(entry.get("type") instanceof String type) || type.isBlank()) {
+                problem(at + ".type", "is required");
+                continue;
+            }
+            Object name = entry.getOrDefault("name", type);
+            if (!(name instanceof String n) || n.isBlank()) {
+                problem(at + ".name", "must be a non-empty string");
+            } else if (!names.add(n)) {
+                problem(at + (entry.containsKey("name") ? ".name" : ".type"),
+                        "\"" + n + "\" names another entry too; give each a distinct name");
+            }
+        }
+        return names;
+    }
+
+    private void policies(List<Policy> policies, Set<String> upstreams, Set<String> approvers) {
+        if (policies.isEmpty()) {
+            problem("policies", "at least one policy is required (an identity that no policy matches is refused)");
+        }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < policies.size(); i++) {
+            Policy p = policies.get(i);
+            String at = "policies[" + i + "]";
+            if (p.name() == null || p.name().isBlank()) {
+                problem(at + ".name", "is required");
+            } else if (!names.add(p.name())) {
+                problem(at + ".name", "\"" + p.name() + "\" is used by another policy");
+            }
+            if (p.match().groups().isEmpty() && p.match().names().isEmpty()) {
+                problem(at + ".match", "name groups or names (or both); an empty match would match nobody");
+            }
+            if (p.upstream() == null) {
+                problem(at + ".upstream", "is required");
+            } else if (!upstreams.contains(p.upstream())) {
+                problem(at + ".upstream", "no upstream is named \"" + p.upstream() + "\"");
+            }
+            commands(at + ".allow.commands", p.allow().commands());
+            patterns(at + ".allow.relations", p.allow().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
+            patterns(at + ".deny.relations", p.deny().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
+            patterns(at + ".deny.functions", p.deny().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
+            for (int m = 0; m < p.mask().size(); m++) {
+                mask(at + ".mask[" + m + "]", p.mask().get(m));
+            }
+            for (int a = 0; a < p.approve().size(); a++) {
+                approve(at + ".approve[" + a + "]", p.approve().get(a), approvers);
+            }
+        }
+    }
+
+    private void commands(String at, List<String> commands) {
+        for (int i = 0; i < commands.size(); i++) {
+            if (!COMMANDS.contains(commands.get(i))) {
+                problem(at + "[" + i + "]", "unknown command \"" + commands.get(i) + "\" (known: "
+                        + String.join(" ", new java.util.TreeSet<>(COMMANDS)) + ")");
+            }
+        }
+    }
+
+    private void patterns(String at, List<String> values, Pattern pattern, String form) {
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i) == null || !pattern.matcher(values.get(i)).matches()) {
+                problem(at + "[" + i + "]", "\"" + values.get(i) + "\" is not a pattern of the form " + form);
+            }
+        }
+    }
+
+    private void mask(String at, MaskRule rule) {
+        boolean column = rule.column() != null;
+        boolean detect = !rule.detect().isEmpty();
+        if (column == detect) {
+            problem(at, "give either column (schema.table.column) or detect (a list of detectors)");
+        }
+        if (column && !COLUMN.matcher(rule.column()).matches()) {
+            problem(at + ".column", "\"" + rule.column() + "\" is not of the form schema.table.column");
+        }
+        for (int i = 0; i < rule.detect().size(); i++) {
+            if (!DETECTORS.contains(rule.detect().get(i))) {
+                problem(at + ".detect[" + i + "]", "unknown detector \"" + rule.detect().get(i) + "\" (known: "
+                        + String.join(", ", new java.util.TreeSet<>(DETECTORS)) + ")");
+            }
+        }
+        if (rule.masker() == null || rule.masker().isBlank()) {
+            problem(at + ".masker", "is required");
+        }
+    }
+
+    private void approve(String at, ApproveRule rule, Set<String> approvers) {
+        if (rule.when() == null) {
+            problem(at + ".when", "is required");
+        } else {
+            commands(at + ".when.commands", rule.when().commands());
+            patterns(at + ".when.relations", rule.when().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
+        }
+        if (rule.approvers().isEmpty()) {
+            problem(at + ".approvers", "name at least one approver");
+        }
+        for (int i = 0; i < rule.approvers().size(); i++) {
+            if (!approvers.contains(rule.approvers().get(i))) {
+                problem(at + ".approvers[" + i + "]", "no approver is configured with the type or name \"" + rule.approvers().get(i) + "\"");
+            }
+        }
+        positive(at + ".timeout", rule.timeout());
+    }
+
+    private void limits(GatewayConfig.Limits limits) {
+        if (limits.maxMessageSize() < 8192 || limits.maxMessageSize() > (1L << 30)) {
+            problem("limits.max_message_size", "must be between 8KiB and 1GiB");
+        }
+        positive("limits.startup_timeout", limits.startupTimeout());
+        if (limits.idleTimeout().isNegative()) {
+            problem("limits.idle_timeout", "must not be negative (0s turns it off)");
+        }
+        if (limits.shutdownGrace().isNegative()) {
+            problem("limits.shutdown_grace", "must not be negative");
+        }
+        if (limits.authFailuresPerMinute() < 1) {
+            problem("limits.auth_failures_per_minute", "must be at least 1");
+        }
+        if (limits.maxConnections() < 1) {
+            problem("limits.max_connections", "must be at least 1");
+        }
+    }
+
+    private void port(String at, int port) {
+        if (port < 0 || port > 65535) {
+            problem(at, port + " is not a TCP port (0-65535; 0 picks a free one)");
+        }
+    }
+
+    private void positive(String at, Duration d) {
+        if (d.isZero() || d.isNegative()) {
+            problem(at, "must be longer than zero");
+        }
+    }
+
+    private void existingFile(String at, Path path) {
+        if (path != null && !Files.isRegularFile(baseDir.resolve(path))) {
+            problem(at, "no such file: " + baseDir.resolve(path).normalize());
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package io.pgwarden.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole configuration file (DESIGN §5), as read by {@link ConfigLoader}. Absent
+ * sections take the defaults documented in docs/configuration.md; the compact
+ * constructors apply them so that nothing downstream has to handle null.
+ */
+public record GatewayConfig(
+        Listen listen,
+        Admin admin,
+        Store store,
+        Vault vault,
+        Plugins plugins,
+        List<Upstream> upstreams,
+        List<Map<String, Object>> authenticators,
+        List<Map<String, Object>> approvers,
+        List<Policy> policies,
+        Audit audit,
+        Recording recording,
+        Limits limits) {
+
+    public GatewayConfig {
+        listen = listen != null ? listen : new Listen(null, null, null);
+        admin = admin != null ? admin : new Admin(null, null);
+        store = store != null ? store : new Store(null);
+        vault = vault != null ? vault : new Vault(null);
+        plugins = plugins != null ? plugins : new Plugins(null);
+        upstreams = upstreams != null ? List.copyOf(upstreams) : List.of();
+        authenticators = authenticators != null ? List.copyOf(authenticators) : List.of();
+        approvers = approvers != null ? List.copyOf(approvers) : List.of();
+        policies = policies != null ? List.copyOf(policies) : List.of();
+        audit = audit != null ? audit : new Audit(null);
+        recording = recording != null ? recording : new Recording(null);
+        limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
+    }
+
+    public record Listen(String host, Integer port, ListenTls tls) {
+        public Listen {
+            host = host != null ? host : "127.0.0.1";
+            port = port != null ? port : 6432;
+            tls = tls != null ? tls : new ListenTls(null, null, null);
+        }
+    }
+
+    /** How the gateway offers TLS to clients. */
+    public enum ClientTlsMode {
+        /** Plaintext only. Credentials then cross the network in the clear: a warning is logged at start. */
+        @JsonProperty("disable") DISABLE,
+        /** TLS is offered; a plaintext client is refused before it is asked for a credential. */
+        @JsonProperty("prefer") PREFER,
+        /** A plaintext startup is refused at once. */
+        @JsonProperty("require") REQUIRE
+    }
+
+    public record ListenTls(ClientTlsMode mode, Path cert, Path key) {
+        public ListenTls {
+            mode = mode != null ? mode : ClientTlsMode.PREFER;
+        }
+    }
+
+    public record Admin(String host, Integer port) {
+        public Admin {
+            host = host != null ? host : "127.0.0.1";
+            port = port != null ? port : 8080;
+        }
+    }
+
+    public record Store(String url) {
+        public Store {
+            url = url != null ? url : "jdbc:h2:file:./data/pgwarden";
+        }
+    }
+
+    public record Vault(@JsonProperty("key_file") Path keyFile) {
+        public Vault {
+            keyFile = keyFile != null ? keyFile : Path.of("./data/vault.key");
+        }
+    }
+
+    /** {@code dir} unset means the plugins bundled with the distribution. */
+    public record Plugins(Path dir) {
+    }
+
+    /** How the gateway secures its own connection to an upstream (libpq's sslmode values). */
+    public enum UpstreamTlsMode {
+        @JsonProperty("disable") DISABLE,
+        @JsonProperty("prefer") PREFER,
+        @JsonProperty("require") REQUIRE,
+        @JsonProperty("verify-full") VERIFY_FULL
+    }
+
+    public record Upstream(
+            String name,
+            String host,
+            Integer port,
+            String database,
+            UpstreamTlsMode tls,
+            @JsonProperty("tls_root_cert") Path tlsRootCert,
+            Credential credential,
+            Jit jit,
+            @JsonProperty("connect_timeout") Duration connectTimeout) {
+        public Upstream {
+            host = host != null ? host : "127.0.0.1";
+            port = port != null ? port : 5432;
+            database = database != null ? database : name;
+            tls = tls != null ? tls : UpstreamTlsMode.PREFER;
+            jit = jit != null ? jit : new Jit(null, null, null, null);
+            connectTimeout = connectTimeout != null ? connectTimeout : Duration.ofSeconds(10);
+        }
+    }
+
+    /** The gateway's own login to an upstream; exactly one way of giving the password. */
+    public record Credential(
+            String user,
+            @JsonProperty("password_ref") String passwordRef,
+            @JsonProperty("password_env") String passwordEnv,
+            String password) {
+
+        /** Keeps the password out of every log line and error message. */
+        @Override
+        public String toString() {
+            return "Credential[user=" + user + ", passwordRef=" + passwordRef + ", passwordEnv=" + passwordEnv
+                    + (password != null ? ", password=<set>" : "") + "]";
+        }
+    }
+
+    public record Jit(
+            Boolean enabled,
+            @JsonProperty("role_ttl") Duration roleTtl,
+            @JsonProperty("grant_roles") List<String> grantRoles,
+            @JsonProperty("role_prefix") String rolePrefix) {
+        public Jit {
+            enabled = enabled != null && enabled;
+            roleTtl = roleTtl != null ? roleTtl : Duration.ofHours(1);
+            grantRoles = grantRoles != null ? List.copyOf(grantRoles) : List.of();
+            rolePrefix = rolePrefix != null ? rolePrefix : "pgw_";
+        }
+    }
+
+    public record Policy(
+            String name,
+            Match match,
+            String upstream,
+            Allow allow,
+            Deny deny,
+            List<MaskRule> mask,
+            List<ApproveRule> approve) {
+        public Policy {
+            match = match != null ? match : new Match(null, null);
+            allow = allow != null ? allow : new Allow(null, null);
+            deny = deny != null ? deny : new Deny(null, null);
+            mask = mask != null ? List.copyOf(mask) : List.of();
+            approve = approve != null ? List.copyOf(approve) : List.of();
+        }
+    }
+
+    public record Match(List<String> groups, List<String> names) {
+        public Match {
+            groups = groups != null ? List.copyOf(groups) : List.of();
+            names = names != null ? List.copyOf(names) : List.of();
+        }
+    }
+
+    /** Absent lists allow everything; the statement analysis that enforces them is a later stage. */
+    public record Allow(List<String> commands, List<String> relations) {
+        public Allow {
+            commands = commands != null ? List.copyOf(commands) : List.of("ALL");
+            relations = relations != null ? List.copyOf(relations) : List.of("*");
+        }
+    }
+
+    public record Deny(List<String> relations, List<String> functions) {
+        public Deny {
+            relations = relations != null ? List.copyOf(relations) : List.of();
+            functions = functions != null ? List.copyOf(functions) : List.of();
+        }
+    }
+
+    public record MaskRule(String column, List<String> detect, String masker) {
+        public MaskRule {
+            detect = detect != null ? List.copyOf(detect) : List.of();
+        }
+    }
+
+    public record ApproveRule(ApproveWhen when, List<String> approvers, Duration timeout) {
+        public ApproveRule {
+            approvers = approvers != null ? List.copyOf(approvers) : List.of();
+            timeout = timeout != null ? timeout : Duration.ofMinutes(10);
+        }
+    }
+
+    public record ApproveWhen(
+            List<String> commands,
+            @JsonProperty("without_where") Boolean withoutWhere,
+            List<String> relations) {
+        public ApproveWhen {
+            commands = commands != null ? List.copyOf(commands) : List.of();
+            withoutWhere = withoutWhere != null && withoutWhere;
+            relations = relations != null ? List.copyOf(relations) : List.of();
+        }
+    }
+
+    public record Audit(List<Map<String, Object>> sinks) {
+        public Audit {
+            sinks = sinks != null ? List.copyOf(sinks) : List.of();
+        }
+    }
+
+    public record Recording(Boolean enabled) {
+        public Recording {
+            enabled = enabled != null && enabled;
+        }
+    }
+
+    /** Protection of the gateway itself against slow, idle, hostile or oversized clients. */
+    public record Limits(
+            @JsonProperty("max_message_size") Long maxMessageSize,
+            @JsonProperty("startup_timeout") Duration startupTimeout,
+            @JsonProperty("idle_timeout") Duration idleTimeout,
+            @JsonProperty("shutdown_grace") Duration shutdownGrace,
+            @JsonProperty("auth_failures_per_minute") Integer authFailuresPerMinute,
+            @JsonProperty("max_connections") Integer maxConnections) {
+        public Limits {
+            maxMessageSize = maxMessageSize != null ? maxMessageSize : 64L << 20;
+            startupTimeout = startupTimeout != null ? startupTimeout : Duration.ofSeconds(15);
+            idleTimeout = idleTimeout != null ? idleTimeout : Duration.ofHours(1);
+            shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
+            authFailuresPerMinute = authFailuresPerMinute != null ? authFailuresPerMinute : 10;
+            maxConnections = maxConnections != null ? maxConnections : 2000;
+        }
+    }
+}

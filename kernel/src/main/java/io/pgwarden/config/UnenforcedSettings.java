@@ -1,0 +1,61 @@
+package io.pgwarden.config;
+
+import io.pgwarden.config.GatewayConfig.Policy;
+import io.pgwarden.config.GatewayConfig.Upstream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Settings that the configuration accepts but this version of the gateway does not yet
+ * carry out. Security settings fail closed: a gateway asked to mask, restrict, approve or
+ * audit something that it cannot must not start and let the traffic through as if it had.
+ */
+public final class UnenforcedSettings {
+
+    private UnenforcedSettings() {
+    }
+
+    /** Each entry is "path: what is missing"; empty when everything configured is enforced. */
+    public static List<String> find(GatewayConfig config) {
+        List<String> found = new ArrayList<>();
+        for (int i = 0; i < config.upstreams().size(); i++) {
+            Upstream u = config.upstreams().get(i);
+            String at = "upstreams[" + i + "]";
+            if (u.credential() != null && u.credential().passwordRef() != null) {
+                found.add(at + ".credential.password_ref: the credential vault is not available in this version; use password_env");
+            }
+            if (u.jit().enabled()) {
+                found.add(at + ".jit.enabled: just-in-time roles are not available in this version");
+            }
+        }
+        for (int i = 0; i < config.policies().size(); i++) {
+            Policy p = config.policies().get(i);
+            String at = "policies[" + i + "]";
+            if (!p.allow().commands().equals(List.of("ALL"))) {
+                found.add(at + ".allow.commands: statement analysis is not available in this version, so commands cannot be restricted");
+            }
+            if (!p.allow().relations().equals(List.of("*")) && !p.allow().relations().equals(List.of("*.*"))) {
+                found.add(at + ".allow.relations: statement analysis is not available in this version, so relations cannot be restricted");
+            }
+            if (!p.deny().relations().isEmpty() || !p.deny().functions().isEmpty()) {
+                found.add(at + ".deny: statement analysis is not available in this version, so nothing can be denied");
+            }
+            if (!p.mask().isEmpty()) {
+                found.add(at + ".mask: masking is not available in this version");
+            }
+            if (!p.approve().isEmpty()) {
+                found.add(at + ".approve: approvals are not available in this version");
+            }
+        }
+        if (!config.approvers().isEmpty()) {
+            found.add("approvers: approver plugins are not available in this version");
+        }
+        if (!config.audit().sinks().isEmpty()) {
+            found.add("audit.sinks: audit sinks are not available in this version");
+        }
+        if (config.recording().enabled()) {
+            found.add("recording.enabled: session recording is not available in this version");
+        }
+        return List.copyOf(found);
+    }
+}

@@ -1,0 +1,146 @@
+package io.pgwarden.plugin;
+
+import io.pgwarden.auth.AuthenticatorChain;
+import io.pgwarden.plugin.api.AuthenticatorFactory;
+import io.pgwarden.plugin.api.PluginConfig;
+import io.pgwarden.plugin.api.PluginConfigException;
+import io.pgwarden.plugin.api.PluginContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.pf4j.DefaultPluginManager;
+import org.pf4j.PluginManager;
+import org.pf4j.PluginState;
+import org.pf4j.PluginWrapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads the PF4J plugins in {@code plugins.dir} and builds the configured plugin
+ * instances from their factories. Anything that does not load is a start-up error that
+ * names the file or plugin: a gateway missing its authenticator must not start.
+ */
+public final class PluginHost implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PluginHost.class);
+
+    private final PluginManager manager;
+    private final Path directory;
+
+    private PluginHost(PluginManager manager, Path directory) {
+        this.manager = manager;
+        this.directory = directory;
+    }
+
+    public static PluginHost start(Path directory) throws PluginLoadException {
+        if (!Files.isDirectory(directory)) {
+            throw new PluginLoadException("plugins.dir: " + directory + " is not a directory");
+        }
+        PluginManager manager = new DefaultPluginManager(directory) {
+            @Override
+            public org.pf4j.RuntimeMode getRuntimeMode() {
+                return org.pf4j.RuntimeMode.DEPLOYMENT;
+            }
+        };
+        manager.loadPlugins();
+        manager.startPlugins();
+        PluginHost host = new PluginHost(manager, directory);
+        try {
+            host.checkEverythingLoaded();
+        } catch (PluginLoadException e) {
+            host.close();
+            throw e;
+        }
+        for (PluginWrapper p : manager.getPlugins()) {
+            LOG.info("plugin {} {} loaded from {}", p.getPluginId(), p.getDescriptor().getVersion(), p.getPluginPath());
+        }
+        return host;
+    }
+
+    private void checkEverythingLoaded() throws PluginLoadException {
+        List<String> problems = new ArrayList<>();
+        for (PluginWrapper p : manager.getPlugins()) {
+            if (p.getPluginState() != PluginState.STARTED) {
+                Throwable cause = p.getFailedException();
+                problems.add("plugin " + p.getPluginId() + " (" + p.getPluginPath() + ") did not start: state "
+                        + p.getPluginState() + (cause != null ? ", " + cause : ""));
+            }
+        }
+        Set<Path> loaded = manager.getPlugins().stream()
+                .map(p -> p.getPluginPath().toAbsolutePath().normalize()).collect(Collectors.toSet());
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString();
+                boolean candidate = name.endsWith(".jar") || name.endsWith(".zip") || Files.isDirectory(file);
+                if (candidate && !name.startsWith(".") && !loaded.contains(file.toAbsolutePath().normalize())
+                        && !loaded.contains(stripZip(file))) {
+                    problems.add(file + " is not a loadable pgwarden plugin (see the log above for PF4J's reason; "
+                            + "a plugin jar needs Plugin-Id and Plugin-Version in its manifest)");
+                }
+            }
+        } catch (IOException e) {
+            problems.add("plugins.dir: " + directory + " cannot be listed: " + e.getMessage());
+        }
+        if (!problems.isEmpty()) {
+            throw new PluginLoadException(String.join("\n", problems));
+        }
+    }
+
+    /** PF4J unpacks a zip plugin into a directory of the same name and loads that. */
+    private static Path stripZip(Path file) {
+        String name = file.getFileName().toString();
+        return name.endsWith(".zip")
+                ? file.resolveSibling(name.substring(0, name.length() - 4)).toAbsolutePath().normalize()
+                : file.toAbsolutePath().normalize();
+    }
+
+    /** Builds one authenticator per {@code authenticators[]} entry, in order. */
+    public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock) throws PluginLoadException {
+        Map<String, AuthenticatorFactory> byType = new LinkedHashMap<>();
+        for (AuthenticatorFactory f : manager.getExtensions(AuthenticatorFactory.class)) {
+            AuthenticatorFactory previous = byType.putIfAbsent(f.type(), f);
+            if (previous != null) {
+                throw new PluginLoadException("two plugins provide authenticator type \"" + f.type() + "\": "
+                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
+                        + manager.whichPlugin(f.getClass()).getPluginId());
+            }
+        }
+        List<AuthenticatorChain.Named> built = new ArrayList<>();
+        try {
+            for (int i = 0; i < entries.size(); i++) {
+                String at = "authenticators[" + i + "]";
+                String type = (String) entries.get(i).get("type");
+                AuthenticatorFactory factory = byType.get(type);
+                if (factory == null) {
+                    throw new PluginLoadException(at + ".type: no plugin provides authenticator type \"" + type
+                            + "\" (available: " + String.join(", ", new TreeSet<>(byType.keySet())) + "; plugins.dir is "
+                            + directory + ")");
+                }
+                try {
+                    built.add(new AuthenticatorChain.Named(at + " (" + type + ")",
+                            factory.create(new PluginConfig(at, entries.get(i)), new PluginContext(at, clock))));
+                } catch (PluginConfigException e) {
+                    throw new PluginLoadException(e.getMessage());
+                }
+            }
+        } catch (PluginLoadException e) {
+            new AuthenticatorChain(built).close();
+            throw e;
+        }
+        return new AuthenticatorChain(built);
+    }
+
+    @Override
+    public void close() {
+        manager.stopPlugins();
+        manager.unloadPlugins();
+    }
+}

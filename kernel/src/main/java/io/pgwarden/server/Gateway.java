@@ -1,0 +1,280 @@
+package io.pgwarden.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.OptionalSslHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.pgwarden.auth.AuthFailureLimiter;
+import io.pgwarden.auth.AuthenticatorChain;
+import io.pgwarden.config.GatewayConfig;
+import io.pgwarden.config.GatewayConfig.ClientTlsMode;
+import io.pgwarden.config.GatewayConfig.Upstream;
+import io.pgwarden.config.LoadedConfig;
+import io.pgwarden.config.UnenforcedSettings;
+import io.pgwarden.plugin.PluginHost;
+import io.pgwarden.plugin.PluginLoadException;
+import io.pgwarden.policy.PolicySelector;
+import io.pgwarden.session.ClientError;
+import io.pgwarden.session.FrontendSession;
+import io.pgwarden.session.SessionRegistry;
+import io.pgwarden.session.SessionServices;
+import io.pgwarden.tls.ServerTls;
+import io.pgwarden.tls.TlsSetupException;
+import io.pgwarden.upstream.UpstreamConnector;
+import io.pgwarden.upstream.UpstreamException;
+import io.pgwarden.wire.StartupPacketDecoder;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running gateway: its listening socket, event loops, plugins and sessions. {@link
+ * #start} does everything that can fail before the port opens, so a bad configuration
+ * never leaves a half-working gateway listening.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+    /** Where the launcher says the distribution lives; its plugins/ folder is the default plugins.dir. */
+    public static final String HOME_PROPERTY = "pgwarden.home";
+
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final Channel serverChannel;
+    private final SessionServices services;
+    private final PluginHost plugins;
+    private final ExecutorService blockingExecutor;
+    private final ServerTls tls;
+    private volatile boolean closed;
+
+    private Gateway(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel, SessionServices services,
+                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls) {
+        this.bossGroup = bossGroup;
+        this.workerGroup = workerGroup;
+        this.serverChannel = serverChannel;
+        this.services = services;
+        this.plugins = plugins;
+        this.blockingExecutor = blockingExecutor;
+        this.tls = tls;
+    }
+
+    /**
+     * @param environment where {@code password_env} credentials are looked up (System::getenv in production)
+     */
+    public static Gateway start(LoadedConfig loaded, Function<String, String> environment) throws GatewayStartException {
+        GatewayConfig config = loaded.config();
+        List<String> unenforced = UnenforcedSettings.find(config);
+        if (!unenforced.isEmpty()) {
+            throw new GatewayStartException("the configuration asks for what this version cannot enforce, so it will not start:\n  "
+                    + String.join("\n  ", unenforced));
+        }
+        Map<String, String> passwords = upstreamPasswords(config.upstreams(), environment);
+        ServerTls tls = serverTls(loaded);
+        Path pluginDir = pluginDirectory(loaded);
+
+        Transport transport = Transport.best();
+        PluginHost plugins = null;
+        AuthenticatorChain authenticators = null;
+        EventLoopGroup boss = null;
+        EventLoopGroup workers = null;
+        ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            plugins = PluginHost.start(pluginDir);
+            authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC());
+            UpstreamConnector connector = new UpstreamConnector(transport.socketChannel(), loaded, passwords);
+            ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
+            SessionServices services = new SessionServices(config, tls, authenticators,
+                    new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
+                    new PolicySelector(config.policies(), config.upstreams()), connector, new SessionRegistry(), blocking, clients);
+
+            boss = transport.newGroup(1);
+            workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
+            Channel server = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(128 << 10, 512 << 10))
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            if (clients.size() >= config.limits().maxConnections()) {
+                                ch.writeAndFlush(ClientError.tooManyConnections().encode(ch.alloc()))
+                                        .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                                return;
+                            }
+                            clients.add(ch);
+                            if (tls != null) {
+                                // PostgreSQL 17 clients may open with TLS directly instead of an SSLRequest.
+                                ch.pipeline().addLast("direct-tls", new OptionalSslHandler(tls.context()));
+                            }
+                            ch.pipeline().addLast("startup", new StartupPacketDecoder());
+                            ch.pipeline().addLast("session", new FrontendSession(services));
+                        }
+                    })
+                    .bind(config.listen().host(), config.listen().port())
+                    .syncUninterruptibly()
+                    .channel();
+            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls);
+            LOG.info("pgwarden listening on {} ({} transport, client TLS {})", gateway.address(), transport.name(),
+                    config.listen().tls().mode().name().toLowerCase(java.util.Locale.ROOT));
+            return gateway;
+        } catch (PluginLoadException | UpstreamException e) {
+            cleanUp(plugins, authenticators, boss, workers, blocking);
+            throw new GatewayStartException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            cleanUp(plugins, authenticators, boss, workers, blocking);
+            throw new GatewayStartException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void cleanUp(PluginHost plugins, AuthenticatorChain authenticators, EventLoopGroup boss,
+                                EventLoopGroup workers, ExecutorService blocking) {
+        if (authenticators != null) {
+            authenticators.close();
+        }
+        if (plugins != null) {
+            plugins.close();
+        }
+        if (boss != null) {
+            boss.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        if (workers != null) {
+            workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        blocking.shutdownNow();
+    }
+
+    private static Map<String, String> upstreamPasswords(List<Upstream> upstreams, Function<String, String> environment)
+            throws GatewayStartException {
+        Map<String, String> passwords = new HashMap<>();
+        for (int i = 0; i < upstreams.size(); i++) {
+            Upstream u = upstreams.get(i);
+            if (u.credential().password() != null) {
+                passwords.put(u.name(), u.credential().password());
+            } else if (u.credential().passwordEnv() != null) {
+                String value = environment.apply(u.credential().passwordEnv());
+                if (value == null || value.isEmpty()) {
+                    throw new GatewayStartException("upstreams[" + i + "].credential.password_env: environment variable "
+                            + u.credential().passwordEnv() + " is not set");
+                }
+                passwords.put(u.name(), value);
+            }
+        }
+        return passwords;
+    }
+
+    private static ServerTls serverTls(LoadedConfig loaded) throws GatewayStartException {
+        GatewayConfig.ListenTls t = loaded.config().listen().tls();
+        if (t.mode() == ClientTlsMode.DISABLE) {
+            LOG.warn("listen.tls.mode is disable: agents' keys and tokens will cross the network in the clear");
+            return null;
+        }
+        try {
+            if (t.cert() != null) {
+                ServerTls tls = ServerTls.fromPem(loaded.resolve(t.cert()), loaded.resolve(t.key()));
+                LOG.info("TLS certificate {} (SHA-256 {})", loaded.resolve(t.cert()), tls.fingerprint());
+                return tls;
+            }
+            ServerTls tls = ServerTls.selfSigned(loaded.config().listen().host());
+            LOG.info("no listen.tls.cert configured: generated a self-signed certificate, SHA-256 fingerprint {}", tls.fingerprint());
+            return tls;
+        } catch (TlsSetupException e) {
+            throw new GatewayStartException(e.getMessage(), e);
+        }
+    }
+
+    private static Path pluginDirectory(LoadedConfig loaded) throws GatewayStartException {
+        if (loaded.config().plugins().dir() != null) {
+            return loaded.resolve(loaded.config().plugins().dir());
+        }
+        String home = System.getProperty(HOME_PROPERTY);
+        if (home != null && Files.isDirectory(Path.of(home, "plugins"))) {
+            return Path.of(home, "plugins");
+        }
+        throw new GatewayStartException("plugins.dir: not set, and no bundled plugins were found"
+                + (home != null ? " in " + Path.of(home, "plugins") : " (" + HOME_PROPERTY + " is not set)"));
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    public SessionRegistry sessions() {
+        return services.registry();
+    }
+
+    /** Open client connections, including those still starting. */
+    public int connections() {
+        return services.clientChannels().size();
+    }
+
+    public String tlsFingerprint() {
+        return tls == null ? null : tls.fingerprint();
+    }
+
+    /**
+     * Stops accepting, lets sessions finish within the grace period, then ends the rest with
+     * FATAL 57P01 (as a PostgreSQL server does on a fast shutdown) and releases everything.
+     */
+    public void shutdown(Duration grace) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        serverChannel.close().syncUninterruptibly();
+        long deadline = System.nanoTime() + grace.toNanos();
+        int open = services.clientChannels().size();
+        if (open > 0) {
+            LOG.info("shutting down: waiting up to {}s for {} connection(s) to end", grace.toSeconds(), open);
+        }
+        awaitNoConnections(deadline);
+        for (FrontendSession session : services.registry().sessions()) {
+            session.terminate(ClientError.shuttingDown());
+        }
+        // Give the FATAL messages a moment to be written before the sockets are forced shut.
+        awaitNoConnections(System.nanoTime() + Duration.ofSeconds(2).toNanos());
+        services.clientChannels().close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
+        cleanUp(plugins, services.authenticators(), bossGroup, workerGroup, blockingExecutor);
+        LOG.info("pgwarden stopped");
+    }
+
+    private void awaitNoConnections(long deadlineNanos) {
+        while (!services.clientChannels().isEmpty() && System.nanoTime() < deadlineNanos) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ZERO);
+    }
+}

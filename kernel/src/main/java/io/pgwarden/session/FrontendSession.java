@@ -1,0 +1,490 @@
+package io.pgwarden.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgwarden.config.GatewayConfig.ClientTlsMode;
+import io.pgwarden.config.GatewayConfig.Upstream;
+import io.pgwarden.plugin.api.Credentials;
+import io.pgwarden.plugin.api.Identity;
+import io.pgwarden.policy.PolicySelector;
+import io.pgwarden.upstream.UpstreamConnection;
+import io.pgwarden.wire.BackendMessages;
+import io.pgwarden.wire.FrontendMessages;
+import io.pgwarden.wire.MessageFrameDecoder;
+import io.pgwarden.wire.MessageReader;
+import io.pgwarden.wire.MessageReader.BackendKey;
+import io.pgwarden.wire.ProtocolViolationException;
+import io.pgwarden.wire.StartupPacket;
+import io.pgwarden.wire.StartupPacketDecoder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection and the session it carries, as a state machine:
+ * startup (TLS, startup packet) → password → authenticating → connecting upstream →
+ * ready (relaying) → closed. Runs on the client channel's event loop; the upstream channel
+ * shares that loop, so no state here is touched by two threads. Blocking plugin calls
+ * happen on the services' executor and come back to the loop.
+ */
+public final class FrontendSession extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(FrontendSession.class);
+    /** Frames a client may pipeline before the session is ready; libpq and pgjdbc send none. */
+    private static final int MAX_EARLY_FRAMES = 1024;
+
+    enum State { STARTUP, AWAIT_PASSWORD, AUTHENTICATING, CONNECTING, READY, CLOSED }
+
+    private final SessionServices services;
+    private final String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+    private State state = State.STARTUP;
+    private ChannelHandlerContext ctx;
+    private String clientAddress = "?";
+    private Map<String, String> startupParameters = Map.of();
+    private String user;
+    private String database;
+    private Identity identity;
+    private Upstream upstream;
+    private Channel upstreamChannel;
+    private BackendKey upstreamKey;
+    private int processId;
+    private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
+    private ScheduledFuture<?> startupTimer;
+    private ScheduledFuture<?> idleTimer;
+    /** Requests (Query, Sync, FunctionCall) sent upstream and not yet answered by ReadyForQuery. */
+    private int pendingRequests;
+    private long lastActivityNanos;
+    private boolean flushUpstream;
+    private boolean closing;
+    private boolean upstreamSentFatal;
+
+    public FrontendSession(SessionServices services) {
+        this.services = services;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    State state() {
+        return state;
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (ctx.channel().remoteAddress() instanceof InetSocketAddress a) {
+            clientAddress = a.getAddress().getHostAddress();
+        }
+        startupTimer = ctx.executor().schedule(() -> {
+            if (state != State.READY && state != State.CLOSED) {
+                LOG.info("session {}: client {} did not complete start-up in time", id, clientAddress);
+                fatal(ClientError.startupTimeout());
+            }
+        }, services.config().limits().startupTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (state == State.READY && !closing) {
+            LOG.info("session {}: client {} disconnected", id, clientAddress);
+        }
+        close();
+        ctx.fireChannelInactive();
+    }
+
+    /** Ends the session: cancels timers, releases queued frames, says goodbye upstream. */
+    private void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        closing = true;
+        if (startupTimer != null) {
+            startupTimer.cancel(false);
+        }
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
+        releaseEarlyFrames();
+        if (processId != 0) {
+            services.registry().remove(processId, this);
+        }
+        if (upstreamChannel != null && upstreamChannel.isActive()) {
+            upstreamChannel.writeAndFlush(FrontendMessages.terminate(upstreamChannel.alloc()))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** Sends the error, closes the client after it is written, and ends the session. */
+    void fatal(ClientError error) {
+        Channel client = ctx.channel();
+        close();
+        if (client.isActive()) {
+            client.writeAndFlush(error.encode(client.alloc())).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** Ends the session from outside its event loop (shutdown). */
+    public void terminate(ClientError error) {
+        ctx.executor().execute(() -> fatal(error));
+    }
+
+    // ---- inbound ---------------------------------------------------------------------
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            switch (state) {
+                case STARTUP -> startup((StartupPacket) msg);
+                case AWAIT_PASSWORD -> password((ByteBuf) msg);
+                case AUTHENTICATING, CONNECTING -> early((ByteBuf) msg);
+                case READY -> relay((ByteBuf) msg);
+                case CLOSED -> ReferenceCountUtil.release(msg);
+            }
+        } catch (ProtocolViolationException e) {
+            LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, e.getMessage());
+            fatal(ClientError.protocolViolation(e.getMessage()));
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        lastActivityNanos = System.nanoTime();
+        if (flushUpstream) {
+            flushUpstream = false;
+            upstreamChannel.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void startup(StartupPacket packet) {
+        switch (packet) {
+            case StartupPacket.SslRequest r -> sslRequest();
+            case StartupPacket.GssEncRequest r -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+            case StartupPacket.CancelRequest c -> cancel(c);
+            case StartupPacket.StartupMessage m -> startupMessage(m);
+        }
+    }
+
+    private boolean isTls() {
+        return ctx.pipeline().get(SslHandler.class) != null;
+    }
+
+    private void sslRequest() {
+        if (services.tls() == null || isTls()) {
+            // Already encrypted (direct TLS), or TLS turned off: PostgreSQL answers 'N' to the
+            // latter; a second SSLRequest inside TLS is a protocol error there and here.
+            if (isTls()) {
+                throw new ProtocolViolationException("SSL request received on an encrypted connection");
+            }
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+            return;
+        }
+        // The 'S' must leave unencrypted, before the TLS handler is in place.
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
+        ctx.pipeline().addFirst("tls", services.tls().context().newHandler(ctx.alloc()));
+    }
+
+    private void cancel(StartupPacket.CancelRequest request) {
+        FrontendSession target = services.registry().byProcessId(request.processId());
+        // The secret is compared in constant time; a wrong guess looks exactly like an unknown pid.
+        if (target != null && ((target.secretKey ^ request.secretKey()) == 0)) {
+            LOG.info("session {}: cancel request from {} forwarded to session {}", id, clientAddress, target.id);
+            target.forwardCancel();
+        } else {
+            LOG.info("session {}: cancel request from {} matches no session", id, clientAddress);
+        }
+        close();
+        ctx.close();
+    }
+
+    private int secretKey;
+
+    /** Called on another session's loop; hops to ours, where upstream state lives. */
+    private void forwardCancel() {
+        ctx.executor().execute(() -> {
+            if (state == State.READY && upstreamKey != null) {
+                services.upstreams().cancel(ctx.channel().eventLoop(), upstream, upstreamKey.processId(), upstreamKey.secretKey());
+            }
+        });
+    }
+
+    private void startupMessage(StartupPacket.StartupMessage message) {
+        startupParameters = message.parameters();
+        user = startupParameters.get("user");
+        if (StartupParameters.isReplication(startupParameters)) {
+            fatal(ClientError.replicationNotSupported());
+            return;
+        }
+        if (user == null || user.isEmpty()) {
+            fatal(ClientError.noUserName());
+            return;
+        }
+        database = startupParameters.getOrDefault("database", user);
+        if (database.isEmpty()) {
+            database = user;
+        }
+        if (!isTls() && services.config().listen().tls().mode() != ClientTlsMode.DISABLE) {
+            LOG.info("session {}: refused plaintext start-up from {} (user {})", id, clientAddress, user);
+            fatal(ClientError.tlsRequired());
+            return;
+        }
+        var forbidden = StartupParameters.forbidden(startupParameters);
+        if (forbidden.isPresent()) {
+            LOG.warn("session {}: {} (user {}) sent forbidden startup parameter {}", id, clientAddress, user, forbidden.get());
+            fatal(ClientError.forbiddenStartupParameter(forbidden.get()));
+            return;
+        }
+        if (!services.authFailures().allows(clientAddress)) {
+            LOG.warn("session {}: {} is over the failed-authentication limit; refused without a check", id, clientAddress);
+            fatal(ClientError.tooManyAuthenticationFailures());
+            return;
+        }
+        ctx.pipeline().replace(StartupPacketDecoder.class, "frames",
+                new MessageFrameDecoder((int) services.config().limits().maxMessageSize().longValue()));
+        List<String> unsupported = startupParameters.keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
+        if (message.minorVersion() > 0 || !unsupported.isEmpty()) {
+            ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), 0, unsupported));
+        }
+        state = State.AWAIT_PASSWORD;
+        ctx.writeAndFlush(BackendMessages.authentication(ctx.alloc(), BackendMessages.AUTH_CLEARTEXT_PASSWORD));
+    }
+
+    private void password(ByteBuf frame) {
+        String secret;
+        try {
+            if (MessageReader.type(frame) != FrontendMessages.PASSWORD) {
+                fatal(ClientError.unexpectedMessage((char) MessageReader.type(frame), "a password response"));
+                return;
+            }
+            secret = MessageReader.password(frame);
+        } finally {
+            frame.release();
+        }
+        state = State.AUTHENTICATING;
+        ctx.channel().config().setAutoRead(false);
+        Credentials credentials = new Credentials(user, secret, database, clientAddress, startupParameters);
+        services.blockingExecutor().execute(() -> {
+            var outcome = services.authenticators().authenticate(credentials);
+            ctx.executor().execute(() -> authenticated(outcome));
+        });
+    }
+
+    private void authenticated(io.pgwarden.auth.AuthenticatorChain.Outcome outcome) {
+        if (state != State.AUTHENTICATING) {
+            return;
+        }
+        if (!outcome.accepted()) {
+            services.authFailures().recordFailure(clientAddress);
+            LOG.warn("session {}: authentication failed for user {} from {}: {}", id, user, clientAddress,
+                    String.join("; ", outcome.rejections()));
+            fatal(ClientError.authenticationFailed(user));
+            return;
+        }
+        identity = outcome.identity();
+        switch (services.policies().select(identity, database)) {
+            case PolicySelector.NoPolicy n -> {
+                LOG.warn("session {}: identity {} ({}) from {}: no policy matches", id, identity.name(), identity.issuer(), clientAddress);
+                fatal(ClientError.noMatchingPolicy(identity.name(), database));
+            }
+            case PolicySelector.WrongDatabase w -> {
+                LOG.warn("session {}: identity {} from {} asked for database {}, policy {} allows upstream {} only",
+                        id, identity.name(), clientAddress, database, w.policy().name(), w.upstream().name());
+                fatal(ClientError.databaseNotAllowed(identity.name(), database, w.policy().name(), w.upstream().name()));
+            }
+            case PolicySelector.Admitted a -> {
+                state = State.CONNECTING;
+                upstream = a.upstream();
+                LOG.info("session {}: identity {} ({}, groups {}) from {} admitted by policy {} to upstream {}",
+                        id, identity.name(), identity.issuer(), identity.groups(), clientAddress, a.policy().name(), upstream.name());
+                services.upstreams().connect(ctx.channel().eventLoop(), upstream,
+                        StartupParameters.forUpstream(startupParameters), id).addListener(this::upstreamConnected);
+            }
+        }
+    }
+
+    private void upstreamConnected(Future<? super UpstreamConnection> future) {
+        if (!future.isSuccess()) {
+            if (state == State.CONNECTING) {
+                LOG.warn("session {}: {}", id, future.cause().getMessage());
+                fatal(ClientError.upstreamUnavailable(upstream.name(), id));
+            }
+            return;
+        }
+        UpstreamConnection connection = (UpstreamConnection) future.getNow();
+        if (state != State.CONNECTING) {
+            connection.startupMessages().forEach(ReferenceCountUtil::safeRelease);
+            connection.channel().close();
+            return;
+        }
+        upstreamChannel = connection.channel();
+        upstreamKey = connection.backendKey();
+        upstreamChannel.pipeline().addLast("relay", new BackendRelay(this, ctx.channel()));
+        processId = services.registry().register(this);
+        secretKey = services.registry().newSecret();
+
+        Channel client = ctx.channel();
+        client.write(BackendMessages.authentication(client.alloc(), BackendMessages.AUTH_OK));
+        connection.startupMessages().forEach(client::write);
+        client.write(BackendMessages.backendKeyData(client.alloc(), processId, secretKey));
+        client.write(BackendMessages.readyForQuery(client.alloc(), connection.transactionStatus()));
+        client.flush();
+
+        state = State.READY;
+        startupTimer.cancel(false);
+        lastActivityNanos = System.nanoTime();
+        scheduleIdleCheck(services.config().limits().idleTimeout().toNanos());
+        while (!earlyFrames.isEmpty()) {
+            relay(earlyFrames.poll());
+        }
+        if (flushUpstream) {
+            flushUpstream = false;
+            upstreamChannel.flush();
+        }
+        client.config().setAutoRead(true);
+    }
+
+    private void early(ByteBuf frame) {
+        if (earlyFrames.size() >= MAX_EARLY_FRAMES) {
+            frame.release();
+            throw new ProtocolViolationException("too many messages before the session was ready");
+        }
+        earlyFrames.add(frame);
+    }
+
+    private void releaseEarlyFrames() {
+        ByteBuf frame;
+        while ((frame = earlyFrames.poll()) != null) {
+            frame.release();
+        }
+    }
+
+    /** The ready-state data path: every frame goes upstream as the same bytes. */
+    private void relay(ByteBuf frame) {
+        byte type = MessageReader.type(frame);
+        switch (type) {
+            case FrontendMessages.TERMINATE -> {
+                frame.release();
+                LOG.info("session {}: client {} ended the session", id, clientAddress);
+                close();
+                ctx.close();
+                return;
+            }
+            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> pendingRequests++;
+            default -> {
+            }
+        }
+        upstreamChannel.write(frame, upstreamChannel.voidPromise());
+        flushUpstream = true;
+    }
+
+    // ---- called by BackendRelay on the same event loop ------------------------------------
+
+    void upstreamActivity(boolean readyForQuery, boolean fatalError) {
+        lastActivityNanos = System.nanoTime();
+        if (readyForQuery && pendingRequests > 0) {
+            pendingRequests--;
+        }
+        if (fatalError) {
+            upstreamSentFatal = true;
+        }
+    }
+
+    void upstreamClosed() {
+        if (state == State.CLOSED || closing) {
+            return;
+        }
+        LOG.warn("session {}: upstream {} closed the connection{}", id, upstream.name(),
+                upstreamSentFatal ? " after a FATAL error" : " unexpectedly");
+        if (upstreamSentFatal) {
+            close();
+            ctx.channel().flush();
+            ctx.close();
+        } else {
+            fatal(ClientError.upstreamLost(id));
+        }
+    }
+
+    // ---- timers, backpressure, errors ------------------------------------------------------
+
+    private void scheduleIdleCheck(long delayNanos) {
+        long timeout = services.config().limits().idleTimeout().toNanos();
+        if (timeout == 0 || state != State.READY) {
+            return;
+        }
+        idleTimer = ctx.executor().schedule(() -> {
+            if (state != State.READY) {
+                return;
+            }
+            long idle = System.nanoTime() - lastActivityNanos;
+            if (pendingRequests == 0 && idle >= timeout) {
+                LOG.info("session {}: closed after {}s without activity", id, TimeUnit.NANOSECONDS.toSeconds(idle));
+                fatal(ClientError.idleTimeout());
+            } else {
+                scheduleIdleCheck(pendingRequests == 0 ? timeout - idle : timeout);
+            }
+        }, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // The client cannot take more: stop reading from the upstream until it can.
+        if (upstreamChannel != null) {
+            upstreamChannel.config().setAutoRead(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (root instanceof TooLongFrameException) {
+            LOG.info("session {}: {} sent a message over the size limit", id, clientAddress);
+            fatal(ClientError.messageTooLarge(services.config().limits().maxMessageSize()));
+        } else if (root instanceof ProtocolViolationException p) {
+            LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, p.getMessage());
+            fatal(ClientError.protocolViolation(p.getMessage()));
+        } else if (root instanceof SSLException || root instanceof IOException) {
+            LOG.info("session {}: connection from {} failed: {}", id, clientAddress, root.toString());
+            close();
+            ctx.close();
+        } else {
+            LOG.error("session {}: internal error", id, cause);
+            fatal(ClientError.internal(id));
+        }
+    }
+
+    /** For the session list in logs and, later, the admin API. */
+    @Override
+    public String toString() {
+        return "session " + id + " (" + (identity != null ? identity.name() : user) + " from " + clientAddress + ", " + state + ")";
+    }
+
+}

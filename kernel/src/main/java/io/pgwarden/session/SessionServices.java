@@ -1,0 +1,29 @@
+package io.pgwarden.session;
+
+import io.netty.channel.group.ChannelGroup;
+import io.pgwarden.auth.AuthFailureLimiter;
+import io.pgwarden.auth.AuthenticatorChain;
+import io.pgwarden.config.GatewayConfig;
+import io.pgwarden.policy.PolicySelector;
+import io.pgwarden.tls.ServerTls;
+import io.pgwarden.upstream.UpstreamConnector;
+import java.util.concurrent.Executor;
+
+/**
+ * What every session shares: built once at start-up by the gateway.
+ *
+ * @param tls              null when listen.tls.mode is disable
+ * @param blockingExecutor runs plugin calls that may block (virtual threads), off the event loops
+ * @param clientChannels   every open client channel, for the connection limit and shutdown
+ */
+public record SessionServices(
+        GatewayConfig config,
+        ServerTls tls,
+        AuthenticatorChain authenticators,
+        AuthFailureLimiter authFailures,
+        PolicySelector policies,
+        UpstreamConnector upstreams,
+        SessionRegistry registry,
+        Executor blockingExecutor,
+        ChannelGroup clientChannels) {
+}

@@ -1,0 +1,19 @@
+package io.pgwarden.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.pgwarden.wire.MessageReader.BackendKey;
+import java.util.List;
+
+/**
+ * A logged-in upstream connection, ready for queries.
+ *
+ * @param channel           the upstream channel; its pipeline holds only the frame decoder (and TLS)
+ * @param startupMessages   ParameterStatus and NoticeResponse frames the server sent during
+ *                          start-up, in order, to be replayed to the client (the receiver releases them)
+ * @param backendKey        the server's real cancel key, never shown to the client
+ * @param transactionStatus the status byte of the first ReadyForQuery
+ */
+public record UpstreamConnection(Channel channel, List<ByteBuf> startupMessages, BackendKey backendKey,
+                                 byte transactionStatus) {
+}

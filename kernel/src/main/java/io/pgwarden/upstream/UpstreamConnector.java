@@ -1,0 +1,99 @@
+package io.pgwarden.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.pgwarden.config.GatewayConfig.Upstream;
+import io.pgwarden.config.GatewayConfig.UpstreamTlsMode;
+import io.pgwarden.config.LoadedConfig;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+import javax.net.ssl.SSLException;
+
+/**
+ * Opens logged-in connections to the configured upstreams. A connection is made on the
+ * client's own event loop, so both channels of a session share one thread and forwarding
+ * between them needs no hand-off (Netty's HexDumpProxy pattern).
+ */
+public final class UpstreamConnector {
+    private final Class<? extends Channel> channelType;
+    private final Map<String, SslContext> tlsByUpstream = new HashMap<>();
+    private final Map<String, String> passwords;
+
+    public UpstreamConnector(Class<? extends Channel> channelType, LoadedConfig loaded, Map<String, String> passwords)
+            throws UpstreamException {
+        this.channelType = channelType;
+        this.passwords = Map.copyOf(passwords);
+        for (Upstream u : loaded.config().upstreams()) {
+            if (u.tls() != UpstreamTlsMode.DISABLE) {
+                try {
+                    tlsByUpstream.put(u.name(), UpstreamTls.context(u.tls(),
+                            u.tlsRootCert() == null ? null : loaded.resolve(u.tlsRootCert())));
+                } catch (SSLException | IllegalArgumentException e) {
+                    throw new UpstreamException("upstreams." + u.name() + ".tls_root_cert: cannot be used: " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Connects and logs in as the upstream's configured credential.
+     *
+     * @param parameters startup parameters to pass on (user and database are set here)
+     */
+    public Future<UpstreamConnection> connect(EventLoop loop, Upstream upstream, Map<String, String> parameters,
+                                              String sessionId) {
+        Promise<UpstreamConnection> promise = loop.newPromise();
+        Map<String, String> startup = new java.util.LinkedHashMap<>();
+        startup.put("user", upstream.credential().user());
+        startup.put("database", upstream.database());
+        parameters.forEach(startup::putIfAbsent);
+        UpstreamHandshakeHandler handshake = new UpstreamHandshakeHandler(upstream, tlsByUpstream.get(upstream.name()),
+                startup, new UpstreamAuthExchange(upstream.credential().user(), passwords.get(upstream.name())), promise);
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelType)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, upstream.connectTimeout().toMillis()))
+                .handler(handshake);
+        bootstrap.connect(new InetSocketAddress(upstream.host(), upstream.port())).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(new UpstreamException("cannot reach upstream " + upstream.name() + " at "
+                        + upstream.host() + ":" + upstream.port() + ": " + f.cause().getMessage(), f.cause()));
+            }
+        });
+        // The whole login, not only the TCP connect, must finish in time: a server that
+        // accepts and then says nothing must not hold the client forever.
+        var timeout = loop.schedule(() -> {
+            if (promise.tryFailure(new UpstreamException("upstream " + upstream.name() + " did not complete the login within "
+                    + upstream.connectTimeout().toSeconds() + "s"))) {
+                handshake.abandon();
+            }
+        }, upstream.connectTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        promise.addListener(f -> timeout.cancel(false));
+        return promise;
+    }
+
+    /** Sends a CancelRequest with the upstream's real key; fire-and-forget, as in PostgreSQL. */
+    public void cancel(EventLoop loop, Upstream upstream, int processId, int secretKey) {
+        new Bootstrap()
+                .group(loop)
+                .channel(channelType)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, upstream.connectTimeout().toMillis()))
+                .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                .connect(new InetSocketAddress(upstream.host(), upstream.port()))
+                .addListener((ChannelFutureListener) f -> {
+                    if (f.isSuccess()) {
+                        f.channel().writeAndFlush(io.pgwarden.wire.FrontendMessages.cancelRequest(f.channel().alloc(), processId, secretKey))
+                                .addListener(ChannelFutureListener.CLOSE);
+                    }
+                });
+    }
+}

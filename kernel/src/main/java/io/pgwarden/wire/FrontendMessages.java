@@ -1,0 +1,67 @@
+package io.pgwarden.wire;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.Map;
+
+/** Encoders for the frontend (F) messages that the gateway itself writes to an upstream. */
+public final class FrontendMessages {
+    public static final byte QUERY = 'Q';
+    public static final byte PARSE = 'P';
+    public static final byte BIND = 'B';
+    public static final byte EXECUTE = 'E';
+    public static final byte SYNC = 'S';
+    public static final byte FUNCTION_CALL = 'F';
+    public static final byte PASSWORD = 'p';
+    public static final byte TERMINATE = 'X';
+
+    private FrontendMessages() {
+    }
+
+    public static ByteBuf sslRequest(ByteBufAllocator alloc) {
+        return alloc.buffer(8).writeInt(8).writeInt(StartupPacketDecoder.SSL_REQUEST_CODE);
+    }
+
+    public static ByteBuf cancelRequest(ByteBufAllocator alloc, int processId, int secretKey) {
+        return alloc.buffer(16).writeInt(16).writeInt(StartupPacketDecoder.CANCEL_REQUEST_CODE)
+                .writeInt(processId).writeInt(secretKey);
+    }
+
+    public static ByteBuf startupMessage(ByteBufAllocator alloc, Map<String, String> parameters) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeInt(0).writeInt(3 << 16);
+        parameters.forEach((k, v) -> {
+            BackendMessages.writeCString(buf, k);
+            BackendMessages.writeCString(buf, v);
+        });
+        buf.writeByte(0);
+        buf.setInt(0, buf.writerIndex());
+        return buf;
+    }
+
+    /** PasswordMessage carrying a cleartext or MD5 password string. */
+    public static ByteBuf password(ByteBufAllocator alloc, String password) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(PASSWORD).writeInt(0);
+        BackendMessages.writeCString(buf, password);
+        return BackendMessages.patchLength(buf);
+    }
+
+    public static ByteBuf saslInitialResponse(ByteBufAllocator alloc, String mechanism, byte[] data) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(PASSWORD).writeInt(0);
+        BackendMessages.writeCString(buf, mechanism);
+        buf.writeInt(data.length).writeBytes(data);
+        return BackendMessages.patchLength(buf);
+    }
+
+    public static ByteBuf saslResponse(ByteBufAllocator alloc, byte[] data) {
+        ByteBuf buf = alloc.buffer(5 + data.length);
+        buf.writeByte(PASSWORD).writeInt(4 + data.length).writeBytes(data);
+        return buf;
+    }
+
+    public static ByteBuf terminate(ByteBufAllocator alloc) {
+        return alloc.buffer(5).writeByte(TERMINATE).writeInt(4);
+    }
+}

@@ -1,0 +1,124 @@
+package io.pgwarden.wire;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decoders for the few message bodies the gateway needs to understand. Each takes a whole
+ * framed message (type byte, length, body) as produced by {@link MessageFrameDecoder} and
+ * reads it without moving the buffer's indexes, so the same bytes can still be forwarded.
+ */
+public final class MessageReader {
+    private static final int BODY = 5;
+
+    private MessageReader() {
+    }
+
+    public static byte type(ByteBuf frame) {
+        return frame.getByte(frame.readerIndex());
+    }
+
+    /** PasswordMessage: the password (or token) as a string. */
+    public static String password(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        String value = cString(body);
+        if (body.isReadable()) {
+            throw new ProtocolViolationException("invalid password packet size");
+        }
+        return value;
+    }
+
+    /** The code of an Authentication* message (0 ok, 3 cleartext, 5 MD5, 10/11/12 SASL). */
+    public static int authenticationCode(ByteBuf frame) {
+        requireBody(frame, 4);
+        return frame.getInt(frame.readerIndex() + BODY);
+    }
+
+    /** The bytes after the code: MD5 salt, SASL data. */
+    public static byte[] authenticationData(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        body.skipBytes(4);
+        byte[] data = new byte[body.readableBytes()];
+        body.readBytes(data);
+        return data;
+    }
+
+    /** AuthenticationSASL's list of mechanism names. */
+    public static List<String> saslMechanisms(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        body.skipBytes(4);
+        List<String> names = new ArrayList<>();
+        while (body.isReadable()) {
+            String name = cString(body);
+            if (name.isEmpty()) {
+                break;
+            }
+            names.add(name);
+        }
+        return names;
+    }
+
+    public record BackendKey(int processId, int secretKey) {
+    }
+
+    public static BackendKey backendKeyData(ByteBuf frame) {
+        requireBody(frame, 8);
+        int at = frame.readerIndex() + BODY;
+        return new BackendKey(frame.getInt(at), frame.getInt(at + 4));
+    }
+
+    public static Map.Entry<String, String> parameterStatus(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        return Map.entry(cString(body), cString(body));
+    }
+
+    public static byte readyForQueryStatus(ByteBuf frame) {
+        requireBody(frame, 1);
+        return frame.getByte(frame.readerIndex() + BODY);
+    }
+
+    /** ErrorResponse / NoticeResponse fields by their one-letter codes (S, V, C, M, D, H, ...). */
+    public static Map<Character, String> errorFields(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        Map<Character, String> fields = new LinkedHashMap<>();
+        while (body.isReadable()) {
+            byte code = body.readByte();
+            if (code == 0) {
+                break;
+            }
+            fields.put((char) code, cString(body));
+        }
+        return fields;
+    }
+
+    /** Whether an ErrorResponse is FATAL or PANIC, i.e. the server ends the connection after it. */
+    public static boolean isFatal(ByteBuf frame) {
+        Map<Character, String> f = errorFields(frame);
+        String severity = f.getOrDefault('V', f.getOrDefault('S', ""));
+        return severity.equals("FATAL") || severity.equals("PANIC");
+    }
+
+    private static ByteBuf body(ByteBuf frame) {
+        return frame.slice(frame.readerIndex() + BODY, frame.readableBytes() - BODY);
+    }
+
+    private static void requireBody(ByteBuf frame, int bytes) {
+        if (frame.readableBytes() - BODY < bytes) {
+            throw new ProtocolViolationException("message too short");
+        }
+    }
+
+    private static String cString(ByteBuf body) {
+        int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
+        if (end < 0) {
+            throw new ProtocolViolationException("invalid string in message");
+        }
+        String s = body.toString(body.readerIndex(), end - body.readerIndex(), StandardCharsets.UTF_8);
+        body.readerIndex(end + 1);
+        return s;
+    }
+}
