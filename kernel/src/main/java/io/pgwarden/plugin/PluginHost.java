@@ -140,7 +140,17 @@ public final class PluginHost implements AutoCloseable {
 
     @Override
     public void close() {
-        manager.stopPlugins();
-        manager.unloadPlugins();
+        // PluginManager.stopPlugins() iterates the started list while stopping removes from it
+        // (pf4j issue 656), so stop each plugin from a copy.
+        for (PluginWrapper p : List.copyOf(manager.getStartedPlugins()).reversed()) {
+            try {
+                manager.stopPlugin(p.getPluginId());
+            } catch (RuntimeException e) {
+                LOG.warn("plugin {} did not stop cleanly", p.getPluginId(), e);
+            }
+        }
+        for (PluginWrapper p : List.copyOf(manager.getPlugins())) {
+            manager.unloadPlugin(p.getPluginId());
+        }
     }
 }

@@ -1,0 +1,158 @@
+package io.pgwarden.testing;
+
+import io.pgwarden.config.ConfigException;
+import io.pgwarden.config.ConfigLoader;
+import io.pgwarden.config.LoadedConfig;
+import io.pgwarden.devdb.LocalPostgres;
+import io.pgwarden.server.Gateway;
+import io.pgwarden.server.GatewayStartException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * A gateway started in-process in front of a test PostgreSQL, on a free port, loading the
+ * bundled plugins from {@code target/dist/plugins} as real PF4J jars. The agent
+ * {@value #AGENT} authenticates with {@value #AGENT_KEY}.
+ */
+public final class TestGateway implements AutoCloseable {
+    public static final String AGENT = "test-agent";
+    public static final String AGENT_KEY = "pgw_test_key_0123456789";
+    public static final Path PLUGINS = Path.of("target/dist/plugins").toAbsolutePath();
+
+    private final Gateway gateway;
+
+    private TestGateway(Gateway gateway) {
+        this.gateway = gateway;
+    }
+
+    /** Everything a test may vary; the rest is a working default. */
+    public record Settings(String tlsMode, String upstreamTls, String upstreamUser, String upstreamPassword,
+                           String limits, String extraUpstreamKeys) {
+        public static Settings defaults(LocalPostgres pg) {
+            return new Settings("disable", "disable", pg.superuser(), pg.password(), "", "");
+        }
+
+        public Settings tls(String mode) {
+            return new Settings(mode, upstreamTls, upstreamUser, upstreamPassword, limits, extraUpstreamKeys);
+        }
+
+        public Settings upstreamTls(String mode, String extraKeys) {
+            return new Settings(tlsMode, mode, upstreamUser, upstreamPassword, limits, extraKeys);
+        }
+
+        public Settings upstreamLogin(String user, String password) {
+            return new Settings(tlsMode, upstreamTls, user, password, limits, extraUpstreamKeys);
+        }
+
+        /** YAML mapping body for limits, e.g. {@code "idle_timeout: 1s, max_message_size: 16KiB"}. */
+        public Settings limits(String yaml) {
+            return new Settings(tlsMode, upstreamTls, upstreamUser, upstreamPassword, yaml, extraUpstreamKeys);
+        }
+    }
+
+    public static TestGateway start(LocalPostgres pg) {
+        return start(pg, Settings.defaults(pg));
+    }
+
+    public static TestGateway start(LocalPostgres pg, Settings s) {
+        try {
+            return new TestGateway(Gateway.start(load(yaml(pg, s)), name -> name.equals("TEST_UPSTREAM_PASSWORD") ? s.upstreamPassword() : null));
+        } catch (GatewayStartException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    public static String yaml(LocalPostgres pg, Settings s) {
+        return """
+                listen: { host: 127.0.0.1, port: 0, tls: { mode: %s } }
+                plugins: { dir: "%s" }
+                upstreams:
+                  - name: app
+                    host: 127.0.0.1
+                    port: %d
+                    database: %s
+                    tls: %s
+                    credential: { user: %s, password_env: TEST_UPSTREAM_PASSWORD }
+                %s
+                authenticators:
+                  - type: static-keys
+                    keys:
+                      - { name: %s, key_sha256: "%s", groups: [testers] }
+                      - { name: outsider, key_sha256: "%s", groups: [nobody] }
+                policies:
+                  - name: testers
+                    match: { groups: [testers] }
+                    upstream: app
+                limits: { %s }
+                """.formatted(s.tlsMode(), PLUGINS, pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
+                s.extraUpstreamKeys().isEmpty() ? "" : "    " + s.extraUpstreamKeys(),
+                AGENT, sha256Hex(AGENT_KEY), sha256Hex("outsider-key"), s.limits());
+    }
+
+    public static LoadedConfig load(String yaml) {
+        try {
+            return ConfigLoader.parse(yaml, "test-config.yaml", Path.of(".").toAbsolutePath());
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    public static String sha256Hex(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Gateway gateway() {
+        return gateway;
+    }
+
+    public int port() {
+        return gateway.port();
+    }
+
+    public String jdbcUrl() {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + TestPostgres.DATABASE;
+    }
+
+    /** A pgjdbc connection as the test agent; {@code extra} adds or overrides driver properties. */
+    public Connection connect(Map<String, String> extra) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", AGENT);
+        p.setProperty("password", AGENT_KEY);
+        p.setProperty("sslmode", "disable");
+        p.setProperty("connectTimeout", "10");
+        p.setProperty("socketTimeout", "120");
+        p.putAll(extra);
+        return DriverManager.getConnection(jdbcUrl(), p);
+    }
+
+    public Connection connect() throws SQLException {
+        return connect(Map.of());
+    }
+
+    /** libpq environment for psql and pgbench as the test agent. */
+    public Map<String, String> libpqEnvironment() {
+        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(port()), "PGDATABASE", TestPostgres.DATABASE,
+                "PGUSER", AGENT, "PGPASSWORD", AGENT_KEY, "PGSSLMODE", "disable", "PGCONNECT_TIMEOUT", "10");
+    }
+
+    public void shutdown(Duration grace) {
+        gateway.shutdown(grace);
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+    }
+}
