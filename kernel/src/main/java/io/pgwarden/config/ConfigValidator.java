@@ -58,6 +58,9 @@ final class ConfigValidator {
     private void listen(GatewayConfig config) {
         port("listen.port", config.listen().port());
         port("admin.port", config.admin().port());
+        if (config.listen().eventLoops() < 1 || config.listen().eventLoops() > 256) {
+            problem("listen.event_loops", "must be between 1 and 256");
+        }
         var tls = config.listen().tls();
         if ((tls.cert() == null) != (tls.key() == null)) {
             problem("listen.tls", "cert and key go together: give both, or neither for a generated self-signed certificate");

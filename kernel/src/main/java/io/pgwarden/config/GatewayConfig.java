@@ -26,7 +26,7 @@ public record GatewayConfig(
         Limits limits) {
 
     public GatewayConfig {
-        listen = listen != null ? listen : new Listen(null, null, null);
+        listen = listen != null ? listen : new Listen(null, null, null, null);
         admin = admin != null ? admin : new Admin(null, null);
         store = store != null ? store : new Store(null);
         vault = vault != null ? vault : new Vault(null);
@@ -40,11 +40,17 @@ public record GatewayConfig(
         limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
     }
 
-    public record Listen(String host, Integer port, ListenTls tls) {
+    /**
+     * @param eventLoops network threads; each session lives on one. The default, half the
+     *                   cores (at least one), leaves room for a database on the same machine;
+     *                   a dedicated gateway host may use as many as it has cores.
+     */
+    public record Listen(String host, Integer port, ListenTls tls, @JsonProperty("event_loops") Integer eventLoops) {
         public Listen {
             host = host != null ? host : "127.0.0.1";
             port = port != null ? port : 6432;
             tls = tls != null ? tls : new ListenTls(null, null, null);
+            eventLoops = eventLoops != null ? eventLoops : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
         }
     }
 

@@ -88,7 +88,7 @@ public final class Gateway implements AutoCloseable {
         ServerTls tls = serverTls(loaded);
         Path pluginDir = pluginDirectory(loaded);
 
-        Transport transport = Transport.best();
+        Transport transport = Transport.select(System.getProperty("pgwarden.transport", "auto"));
         PluginHost plugins = null;
         AuthenticatorChain authenticators = null;
         EventLoopGroup boss = null;
@@ -104,7 +104,7 @@ public final class Gateway implements AutoCloseable {
                     new PolicySelector(config.policies(), config.upstreams()), connector, new SessionRegistry(), blocking, clients);
 
             boss = transport.newGroup(1);
-            workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
+            workers = transport.newGroup(config.listen().eventLoops());
             Channel server = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(transport.serverChannel())

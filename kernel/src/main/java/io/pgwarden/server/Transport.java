@@ -12,16 +12,36 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import java.util.Locale;
 
-/** Linux's epoll transport where its native library loads, Java NIO elsewhere. */
+/** The network transport: io_uring or epoll where the kernel and native library allow, else Java NIO. */
 record Transport(IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannel,
                  Class<? extends SocketChannel> socketChannel, String name) {
 
-    static Transport best() {
-        if (Epoll.isAvailable()) {
-            return new Transport(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, "epoll");
-        }
+    static Transport epoll() {
+        return new Transport(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, "epoll");
+    }
+
+    static Transport ioUring() {
+        return new Transport(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, IoUringSocketChannel.class, "io_uring");
+    }
+
+    static Transport nio() {
         return new Transport(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class, "nio");
+    }
+
+    /** @param preference auto, io_uring, epoll or nio */
+    static Transport select(String preference) {
+        return switch (preference.toLowerCase(Locale.ROOT)) {
+            case "io_uring" -> IoUring.isAvailable() ? ioUring() : nio();
+            case "epoll" -> Epoll.isAvailable() ? epoll() : nio();
+            case "nio" -> nio();
+            default -> Epoll.isAvailable() ? epoll() : IoUring.isAvailable() ? ioUring() : nio();
+        };
     }
 
     EventLoopGroup newGroup(int threads) {

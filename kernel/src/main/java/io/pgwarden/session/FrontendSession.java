@@ -346,7 +346,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         upstreamChannel = connection.channel();
         upstreamKey = connection.backendKey();
+        // From here the upstream's bytes are forwarded as read; the relay walks the message
+        // headers itself. Removing the login's frame decoder hands any bytes it still holds
+        // (a notification right after ReadyForQuery) to the relay.
         upstreamChannel.pipeline().addLast("relay", new BackendRelay(this, ctx.channel()));
+        upstreamChannel.pipeline().remove(UpstreamConnection.LOGIN_FRAME_DECODER);
         processId = services.registry().register(this);
         secretKey = services.registry().newSecret();
 

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * A logged-in upstream connection, ready for queries.
  *
- * @param channel           the upstream channel; its pipeline holds only the frame decoder (and TLS)
+ * @param channel           the upstream channel; its pipeline holds only the login's frame decoder (and TLS)
  * @param startupMessages   ParameterStatus and NoticeResponse frames the server sent during
  *                          start-up, in order, to be replayed to the client (the receiver releases them)
  * @param backendKey        the server's real cancel key, never shown to the client
@@ -16,4 +16,6 @@ import java.util.List;
  */
 public record UpstreamConnection(Channel channel, List<ByteBuf> startupMessages, BackendKey backendKey,
                                  byte transactionStatus) {
+    /** The pipeline name of the frame decoder used during login; the session replaces it. */
+    public static final String LOGIN_FRAME_DECODER = "login-frames";
 }

@@ -66,7 +66,7 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     private void startLogin(ChannelHandlerContext ctx) {
         state = State.LOGGING_IN;
-        ctx.pipeline().addBefore(ctx.name(), "frames", new MessageFrameDecoder(MAX_UPSTREAM_MESSAGE));
+        ctx.pipeline().addBefore(ctx.name(), UpstreamConnection.LOGIN_FRAME_DECODER, new MessageFrameDecoder(MAX_UPSTREAM_MESSAGE));
         ctx.writeAndFlush(FrontendMessages.startupMessage(ctx.alloc(), startupParameters));
     }
 
