@@ -131,6 +131,49 @@ class ClientTlsTest {
             }
         }
 
+        /**
+         * Regression: the gateway took a direct TLS connection without ALPN "postgresql" as a
+         * PostgreSQL session and asked it for a password. PostgreSQL 17 requires that ALPN on
+         * direct TLS, so that a TLS connection meant for another protocol (ALPACA-style
+         * cross-protocol attacks) is never taken for a session; it closes without answering.
+         */
+        @Test
+        void directTlsWithoutAlpnPostgresqlRegression() throws Exception {
+            assertDirectTlsRefused(null);
+        }
+
+        /** Regression: a client offering only another ALPN protocol got a session; PostgreSQL sends no_application_protocol. */
+        @Test
+        void alpnOfferingOnlyAnotherProtocolRegression() throws Exception {
+            assertDirectTlsRefused("http/1.1");
+            try (Socket s = rawSocket(gateway.port())) {
+                s.getOutputStream().write(sslRequest());
+                s.getOutputStream().flush();
+                assertThat((char) s.getInputStream().read()).isEqualTo('S');
+                SSLSocket tls = (SSLSocket) trustAll().getSocketFactory().createSocket(s, "127.0.0.1", gateway.port(), true);
+                SSLParameters params = tls.getSSLParameters();
+                params.setApplicationProtocols(new String[] {"http/1.1"});
+                tls.setSSLParameters(params);
+                assertThatThrownBy(tls::startHandshake).isInstanceOf(SSLException.class);
+            }
+        }
+
+        private void assertDirectTlsRefused(String alpn) throws Exception {
+            SSLSocket tls;
+            try {
+                tls = directTls(gateway.port(), alpn);
+            } catch (SSLException e) {
+                return; // refused in the handshake
+            }
+            try (tls) {
+                assertThat(tls.getApplicationProtocol()).isNotEqualTo("postgresql");
+                DataInputStream in = new DataInputStream(tls.getInputStream());
+                tls.getOutputStream().write(startupMessage());
+                tls.getOutputStream().flush();
+                assertThat(readUntilClosed(in)).as("what the gateway answered to the startup").isEmpty();
+            }
+        }
+
         @Test
         void bytesBehindAnSslRequestAreRefusedNotReadAsEncrypted() throws Exception {
             // CVE-2021-23214: a man in the middle appends a plaintext StartupMessage (here with a
