@@ -103,13 +103,22 @@ class PsqlThroughGatewayTest {
                 SELECT 1/0; SELECT 'same line, after the error' AS step;
                 SELECT * FROM no_such_table_psql;
                 BEGIN; SELECT 1/0; SELECT 'in a failed transaction'; ROLLBACK;
+                DO $$ BEGIN RAISE NOTICE 'a notice from %', 'plpgsql'; RAISE WARNING 'and a warning'; END $$;
+                CREATE TEMP TABLE copy_err (id int);
+                \\copy copy_err from stdin
+                1
+                not a number
+                \\.
+                SELECT count(*) AS copied FROM copy_err;
                 SELECT 'after' AS step;
                 """;
         var result = sameBothWays(psql("-v", "ON_ERROR_STOP=0"), script);
         assertThat(result.exitCode()).isZero();
         assertThat(result.output()).contains("before", "ERROR:  division by zero", "same line, after the error",
                 "relation \"no_such_table_psql\" does not exist",
-                "current transaction is aborted, commands ignored until end of transaction block", "ROLLBACK", " after\n");
+                "current transaction is aborted, commands ignored until end of transaction block", "ROLLBACK",
+                "NOTICE:  a notice from plpgsql", "WARNING:  and a warning",
+                "invalid input syntax for type integer: \"not a number\"", "      0\n(1 row)", " after\n");
     }
 
     @Test
@@ -164,6 +173,30 @@ class PsqlThroughGatewayTest {
         assertThat(expected).startsWith("PGCOPY\n\377\r\n\0".getBytes(StandardCharsets.ISO_8859_1));
         assertThat(expected.length).isGreaterThan(100_000);
         assertThat(actual).isEqualTo(expected);
+
+        // And back in: the binary file loaded through the gateway gives the same table.
+        String load = "CREATE TEMP TABLE bin_in (id int, label text, amount numeric(10,2), at timestamptz, digest bytea, "
+                + "pair int[], even boolean, ok boolean);\n"
+                + "\\copy bin_in from '" + through + "' with (format binary)\n"
+                + "SELECT count(*), sum(id), md5(string_agg(bin_in::text, '|' ORDER BY id)) FROM bin_in;\n";
+        var loaded = sameBothWays(psql("-v", "ON_ERROR_STOP=1", "-A", "-t"), load);
+        assertThat(loaded.exitCode()).isZero();
+        assertThat(loaded.output()).contains("COPY 5000", "5000|12502500|");
+    }
+
+    @Test
+    void aLargeCopyFromAProgramStreamsThroughTheGateway() throws Exception {
+        // About 15 MB from a program psql runs itself: more than any socket buffer, so the
+        // gateway's backpressure between client and upstream is exercised.
+        String script = """
+                CREATE TEMP TABLE big_copy (n bigint, pad text);
+                \\copy big_copy from program 'seq -f "%.0f\tpadding-padding-padding" 1 500000'
+                SELECT count(*), sum(n), count(DISTINCT pad) FROM big_copy;
+                \\copy (SELECT n FROM big_copy WHERE n % 100000 = 0 ORDER BY n) to stdout
+                """;
+        var result = sameBothWays(psql("-v", "ON_ERROR_STOP=1", "-A", "-t"), script);
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.output()).contains("COPY 500000", "500000|125000250000|1", "100000\n200000\n300000\n400000\n500000\n");
     }
 
     /** Runs a command with stdout going to {@code file} untouched (no text decoding); stderr is reported on failure. */
