@@ -117,6 +117,33 @@ class ClientTlsTest {
         }
 
         @Test
+        void psqlCtrlCOverTlsCancelsTheStatement() throws Exception {
+            var psql = ExternalCommand.find("psql");
+            org.junit.jupiter.api.Assumptions.assumeTrue(psql != null, "psql is not installed");
+            Map<String, String> env = new HashMap<>(gateway.libpqEnvironment());
+            env.put("PGSSLMODE", "require");
+            PsqlThroughGatewayTest.assertCtrlCCancels(psql, pg, env);
+        }
+
+        @Test
+        void pgjdbcCancelOverTlsCancelsTheStatement() throws Exception {
+            try (Connection c = gateway.connect(Map.of("sslmode", "require")); Statement s = c.createStatement()) {
+                var cancel = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        awaitActiveUpstreamQuery("pg_sleep(31)");
+                        s.cancel();
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertThatThrownBy(() -> s.execute("SELECT pg_sleep(31)"))
+                        .isInstanceOfSatisfying(PSQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+                cancel.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertSelectOneWorks(c);
+            }
+        }
+
+        @Test
         void directTlsWithAlpnPostgresqlReachesTheStartupAndAFullSession() throws Exception {
             try (SSLSocket tls = directTls(gateway.port(), "postgresql")) {
                 assertThat(tls.getApplicationProtocol()).isEqualTo("postgresql");
@@ -282,6 +309,26 @@ class ClientTlsTest {
                     .isInstanceOf(PSQLException.class)
                     .hasMessageContaining("The server does not support SSL");
         }
+    }
+
+    /** Polls the upstream itself until a query containing {@code text} is running. */
+    static void awaitActiveUpstreamQuery(String text) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        try (Connection direct = java.sql.DriverManager.getConnection(pg.jdbcUrl(TestPostgres.DATABASE), pg.superuser(), pg.password());
+             var ps = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity "
+                     + "WHERE state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()")) {
+            ps.setString(1, "%" + text + "%");
+            while (System.nanoTime() < deadline) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("no active query like " + text + " appeared upstream");
     }
 
     // ---- raw protocol helpers ------------------------------------------------------------

@@ -224,11 +224,18 @@ class PsqlThroughGatewayTest {
 
     @Test
     void ctrlCCancelsTheRunningStatementThroughTheGateway() throws Exception {
+        assertCtrlCCancels(psql, pg, gateway.libpqEnvironment());
+    }
+
+    /**
+     * Starts psql running pg_sleep(60) with {@code env}, waits until the upstream shows it
+     * running, sends SIGINT (what Ctrl-C does) and expects psql's cancel to end the statement.
+     */
+    static void assertCtrlCCancels(Path psql, LocalPostgres upstream, Map<String, String> env) throws Exception {
         String applicationName = "psql-cancel-" + UUID.randomUUID();
-        Map<String, String> env = new java.util.HashMap<>(gateway.libpqEnvironment());
-        env.put("PGAPPNAME", applicationName);
-        ProcessBuilder pb = new ProcessBuilder(psql("-c", "SELECT pg_sleep(60)")).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(psql.toString(), "-X", "-c", "SELECT pg_sleep(60)").redirectErrorStream(true);
         pb.environment().putAll(env);
+        pb.environment().put("PGAPPNAME", applicationName);
         Process p = pb.start();
         p.getOutputStream().close();
         var output = new ByteArrayOutputStream();
@@ -240,7 +247,7 @@ class PsqlThroughGatewayTest {
             }
         });
         try {
-            awaitActiveUpstreamQuery(applicationName);
+            awaitActiveUpstreamQuery(upstream, applicationName);
             Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).inheritIO().start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(kill.exitValue()).isZero();
@@ -256,9 +263,9 @@ class PsqlThroughGatewayTest {
     }
 
     /** Polls pg_stat_activity on the upstream itself until the session named {@code applicationName} runs pg_sleep. */
-    private static void awaitActiveUpstreamQuery(String applicationName) throws Exception {
+    private static void awaitActiveUpstreamQuery(LocalPostgres upstream, String applicationName) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        try (Connection direct = DriverManager.getConnection(pg.jdbcUrl(TestPostgres.DATABASE), pg.superuser(), pg.password());
+        try (Connection direct = DriverManager.getConnection(upstream.jdbcUrl(TestPostgres.DATABASE), upstream.superuser(), upstream.password());
              PreparedStatement ps = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity "
                      + "WHERE application_name = ? AND state = 'active' AND query LIKE '%pg_sleep(60)%'")) {
             ps.setString(1, applicationName);
