@@ -7,6 +7,7 @@ import io.pgwarden.server.Gateway;
 import io.pgwarden.testing.ExternalCommand;
 import io.pgwarden.testing.TestGateway;
 import io.pgwarden.testing.TestPostgres;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -91,6 +93,39 @@ class PgbenchThroughGatewayTest {
         // The read-write script appends one history row per transaction upstream; select-only writes none.
         long written = historyRows() - historyBefore;
         assertThat(written).isEqualTo(script.equals("read-write") ? expected : 0);
+    }
+
+    /**
+     * The extended protocol pipelined: pgbench sends every statement between \startpipeline
+     * and \endpipeline (Parse/Bind/Execute each) before one Sync, and reads all the results
+     * afterwards, so the gateway holds many requests in flight on one connection.
+     */
+    @ParameterizedTest(name = "pgbench -M {0} with \\startpipeline")
+    @CsvSource({"extended", "prepared"})
+    void pipelinedScriptsRunWithoutFailures(String mode, @TempDir Path dir) throws Exception {
+        Path script = dir.resolve("pipeline.sql");
+        Files.writeString(script, """
+                \\set aid random(1, 100000 * :scale)
+                \\set delta random(-5000, 5000)
+                \\startpipeline
+                BEGIN;
+                UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+                SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+                SELECT count(*) FROM pgbench_branches;
+                INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :delta, CURRENT_TIMESTAMP);
+                END;
+                \\endpipeline
+                """);
+        long historyBefore = historyRows();
+        var result = ExternalCommand.run(List.of(pgbench.toString(), "-M", mode, "-c", Integer.toString(CLIENTS), "-j", "2",
+                "-t", Integer.toString(TRANSACTIONS_PER_CLIENT), "-n", "-f", script.toString()), throughGateway(), null, 600);
+        String out = result.output();
+        assertThat(result.exitCode()).as("pgbench exit code; output:\n%s", out).isZero();
+        int expected = CLIENTS * TRANSACTIONS_PER_CLIENT;
+        assertThat(out).as(out).contains("query mode: " + mode,
+                "number of transactions actually processed: " + expected + "/" + expected,
+                "number of failed transactions: 0");
+        assertThat(historyRows() - historyBefore).isEqualTo(expected);
     }
 
     private static long historyRows() throws Exception {
