@@ -222,6 +222,50 @@ class ClientTlsTest {
         }
 
         @Test
+        void plaintextInsteadOfAClientHelloAfterTheSIsAFailedHandshakeNotAStartup() throws Exception {
+            // The other half of CVE-2021-23214: bytes sent after the gateway's 'S' must be TLS.
+            try (Socket s = rawSocket(gateway.port())) {
+                s.getOutputStream().write(sslRequest());
+                s.getOutputStream().flush();
+                assertThat((char) s.getInputStream().read()).isEqualTo('S');
+                s.getOutputStream().write(startupMessage());
+                s.getOutputStream().flush();
+                byte[] answer = readUntilClosed(s.getInputStream());
+                // At most a TLS alert record (content type 21), never an Authentication request.
+                if (answer.length > 0) {
+                    assertThat(answer[0]).as("a TLS alert record").isEqualTo((byte) 21);
+                }
+            }
+        }
+
+        @Test
+        void bytesBehindAGssEncRequestAreRefused() throws Exception {
+            byte[] both = ByteBuffer.allocate(8 + 8).putInt(8).putInt(GSSENC_REQUEST_CODE).put(sslRequest()).array();
+            try (Socket s = rawSocket(gateway.port())) {
+                s.getOutputStream().write(both);
+                s.getOutputStream().flush();
+                DataInputStream in = new DataInputStream(s.getInputStream());
+                Message error = Message.read(in);
+                assertThat(error.type()).isEqualTo('E');
+                assertThat(error.fields()).containsEntry('C', "08P01");
+                assertThat(readUntilClosed(in)).isEmpty();
+            }
+        }
+
+        @Test
+        void anSslRequestInsideTlsIsAProtocolViolation() throws Exception {
+            try (SSLSocket tls = directTls(gateway.port(), "postgresql")) {
+                tls.getOutputStream().write(sslRequest());
+                tls.getOutputStream().flush();
+                DataInputStream in = new DataInputStream(tls.getInputStream());
+                Message error = Message.read(in);
+                assertThat(error.type()).isEqualTo('E');
+                assertThat(error.fields()).containsEntry('S', "FATAL").containsEntry('C', "08P01");
+                assertThat(readUntilClosed(in)).isEmpty();
+            }
+        }
+
+        @Test
         void aGssEncRequestIsAnsweredNAndTheConnectionContinuesWithTls() throws Exception {
             try (Socket s = rawSocket(gateway.port())) {
                 OutputStream out = s.getOutputStream();
