@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -17,6 +18,7 @@ import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.plugin.api.Credentials;
 import io.pgwarden.plugin.api.Identity;
 import io.pgwarden.policy.PolicySelector;
+import io.pgwarden.tls.ServerTls;
 import io.pgwarden.upstream.UpstreamConnection;
 import io.pgwarden.wire.BackendMessages;
 import io.pgwarden.wire.FrontendMessages;
@@ -76,6 +78,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private boolean flushUpstream;
     private boolean closing;
     private boolean upstreamSentFatal;
+    /** TLS was started by an SSLRequest; otherwise the client opened with TLS directly (PostgreSQL 17). */
+    private boolean tlsFromSslRequest;
 
     public FrontendSession(SessionServices services) {
         this.services = services;
@@ -185,6 +189,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     private void startup(StartupPacket packet) {
+        if (directTlsWithoutAlpn()) {
+            return;
+        }
         switch (packet) {
             case StartupPacket.SslRequest r -> sslRequest();
             case StartupPacket.GssEncRequest r -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
@@ -208,8 +215,43 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             return;
         }
         // The 'S' must leave unencrypted, before the TLS handler is in place.
+        tlsFromSslRequest = true;
         ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
         ctx.pipeline().addFirst("tls", services.tls().context().newHandler(ctx.alloc()));
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof SslHandshakeCompletionEvent e && e.isSuccess()) {
+            directTlsWithoutAlpn();
+        }
+        ctx.fireUserEventTriggered(event);
+    }
+
+    /**
+     * A direct TLS connection must have negotiated ALPN "postgresql", as PostgreSQL 17
+     * requires (ProcessSSLStartup in backend_startup.c): it keeps a TLS connection meant for
+     * another protocol from being taken as a PostgreSQL session (ALPACA-style cross-protocol
+     * attacks). Like PostgreSQL, the gateway closes without a word: the peer may not speak
+     * PostgreSQL at all. Checked when the handshake completes and again before any startup
+     * packet, whichever comes first.
+     *
+     * @return true when the connection was refused
+     */
+    private boolean directTlsWithoutAlpn() {
+        if (state == State.CLOSED || tlsFromSslRequest) {
+            return false;
+        }
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null || !tls.handshakeFuture().isSuccess()
+                || ServerTls.ALPN_POSTGRESQL.equals(tls.applicationProtocol())) {
+            return false;
+        }
+        LOG.info("session {}: {} opened a direct TLS connection without ALPN \"{}\"; closed", id, clientAddress,
+                ServerTls.ALPN_POSTGRESQL);
+        close();
+        ctx.close();
+        return true;
     }
 
     private void cancel(StartupPacket.CancelRequest request) {

@@ -97,7 +97,10 @@ public final class ServerTls {
                 .protocols("TLSv1.3", "TLSv1.2")
                 .applicationProtocolConfig(new ApplicationProtocolConfig(
                         ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        // A client that offers ALPN without "postgresql" is refused in the handshake
+                        // with no_application_protocol, as PostgreSQL 17 does (alpn_cb in
+                        // be-secure-openssl.c, RFC 7301); one that offers no ALPN at all goes on.
+                        ApplicationProtocolConfig.SelectorFailureBehavior.FATAL_ALERT,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
                         ALPN_POSTGRESQL))
                 .build();

@@ -70,6 +70,15 @@ public final class TestGateway implements AutoCloseable {
         }
     }
 
+    /** A gateway from a configuration text of the test's own, e.g. {@link #yaml} with a key changed. */
+    public static TestGateway start(String yaml, String upstreamPassword) {
+        try {
+            return new TestGateway(Gateway.start(load(yaml), name -> name.equals("TEST_UPSTREAM_PASSWORD") ? upstreamPassword : null));
+        } catch (GatewayStartException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
     public static String yaml(LocalPostgres pg, Settings s) {
         return """
                 listen: { host: 127.0.0.1, port: 0, tls: { mode: %s } }
