@@ -68,7 +68,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private Upstream upstream;
     private Channel upstreamChannel;
     private BackendKey upstreamKey;
-    private int processId;
+    /** The gateway's cancel secret given to the client (the process id is the upstream's). */
+    private int secretKey;
+    private boolean registered;
     private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
     private ScheduledFuture<?> startupTimer;
     private ScheduledFuture<?> idleTimer;
@@ -137,8 +139,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             idleTimer.cancel(false);
         }
         releaseEarlyFrames();
-        if (processId != 0) {
-            services.registry().remove(processId, this);
+        if (registered) {
+            services.registry().remove(upstreamKey.processId(), secretKey, this);
         }
         if (upstreamChannel != null && upstreamChannel.isActive()) {
             upstreamChannel.writeAndFlush(FrontendMessages.terminate(upstreamChannel.alloc()))
@@ -255,9 +257,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     private void cancel(StartupPacket.CancelRequest request) {
-        FrontendSession target = services.registry().byProcessId(request.processId());
-        // The secret is compared in constant time; a wrong guess looks exactly like an unknown pid.
-        if (target != null && ((target.secretKey ^ request.secretKey()) == 0)) {
+        FrontendSession target = services.registry().byCancelKey(request.processId(), request.secretKey());
+        if (target != null) {
             LOG.info("session {}: cancel request from {} forwarded to session {}", id, clientAddress, target.id);
             target.forwardCancel();
         } else {
@@ -266,8 +267,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         close();
         ctx.close();
     }
-
-    private int secretKey;
 
     /** Called on another session's loop; hops to ours, where upstream state lives. */
     private void forwardCancel() {
@@ -393,13 +392,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         // (a notification right after ReadyForQuery) to the relay.
         upstreamChannel.pipeline().addLast("relay", new BackendRelay(this, ctx.channel()));
         upstreamChannel.pipeline().remove(UpstreamConnection.LOGIN_FRAME_DECODER);
-        processId = services.registry().register(this);
-        secretKey = services.registry().newSecret();
+        secretKey = services.registry().register(upstreamKey.processId(), this);
+        registered = true;
 
         Channel client = ctx.channel();
         client.write(BackendMessages.authentication(client.alloc(), BackendMessages.AUTH_OK));
         connection.startupMessages().forEach(client::write);
-        client.write(BackendMessages.backendKeyData(client.alloc(), processId, secretKey));
+        client.write(BackendMessages.backendKeyData(client.alloc(), upstreamKey.processId(), secretKey));
         client.write(BackendMessages.readyForQuery(client.alloc(), connection.transactionStatus()));
         client.flush();
 

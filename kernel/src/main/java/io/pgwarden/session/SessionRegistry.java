@@ -7,41 +7,45 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The sessions that have reached the ready state, by the cancel key the gateway gave
- * their client. The key is the gateway's own: a client never learns the upstream's
- * process id or secret, so it cannot cancel another session's query directly upstream.
+ * The sessions that have reached the ready state, by the cancel key their client holds.
+ * The key's process id is the upstream backend's real one (so that pg_backend_pid() and
+ * the pid in a NotificationResponse agree with what the client was told, and a client
+ * can skip its own notifications), but the secret is the gateway's own: a client can
+ * never cancel an upstream query directly, only through the gateway, which checks it.
+ * Process ids of different upstreams may coincide; the pair with the secret is unique.
  */
 public final class SessionRegistry {
     private final SecureRandom random = new SecureRandom();
-    private final Map<Integer, FrontendSession> byProcessId = new ConcurrentHashMap<>();
+    private final Map<Long, FrontendSession> byCancelKey = new ConcurrentHashMap<>();
 
-    /** Registers the session under a fresh, unique process id; returns the id. */
-    int register(FrontendSession session) {
+    /** Registers the session under its process id and a fresh secret; returns the secret. */
+    int register(int processId, FrontendSession session) {
         while (true) {
-            int pid = 1 + random.nextInt(Integer.MAX_VALUE - 1);
-            if (byProcessId.putIfAbsent(pid, session) == null) {
-                return pid;
+            int secret = random.nextInt();
+            if (byCancelKey.putIfAbsent(key(processId, secret), session) == null) {
+                return secret;
             }
         }
     }
 
-    int newSecret() {
-        return random.nextInt();
+    void remove(int processId, int secret, FrontendSession session) {
+        byCancelKey.remove(key(processId, secret), session);
     }
 
-    void remove(int processId, FrontendSession session) {
-        byProcessId.remove(processId, session);
-    }
-
-    FrontendSession byProcessId(int processId) {
-        return byProcessId.get(processId);
+    /** The session a CancelRequest names, or null: a wrong secret looks like an unknown pid. */
+    FrontendSession byCancelKey(int processId, int secret) {
+        return byCancelKey.get(key(processId, secret));
     }
 
     public Collection<FrontendSession> sessions() {
-        return List.copyOf(byProcessId.values());
+        return List.copyOf(byCancelKey.values());
     }
 
     public int size() {
-        return byProcessId.size();
+        return byCancelKey.size();
+    }
+
+    private static long key(int processId, int secret) {
+        return ((long) processId << 32) | (secret & 0xFFFFFFFFL);
     }
 }

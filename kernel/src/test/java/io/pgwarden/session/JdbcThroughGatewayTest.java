@@ -246,13 +246,21 @@ class JdbcThroughGatewayTest {
     }
 
     @Test
-    void theClientSeesTheGatewaysCancelKeyNotTheUpstreams() throws SQLException {
-        try (Connection c = gateway.connect(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
-            rs.next();
-            int upstreamPid = rs.getInt(1);
+    void theClientsBackendPidMatchesPgBackendPidAndItsOwnNotifications() throws Exception {
+        // Regression: the gateway first invented a process id, so pg_backend_pid() and the pid
+        // in a NotificationResponse disagreed with PQbackendPID and clients could not skip
+        // their own notifications. The secret is still the gateway's own.
+        try (Connection c = gateway.connect(); Statement s = c.createStatement()) {
             int clientSeen = c.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor().getBackendPID();
-            assertThat(clientSeen).isNotEqualTo(upstreamPid);
+            try (ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(clientSeen);
+            }
+            s.execute("LISTEN self_test");
+            s.execute("NOTIFY self_test, 'mine'");
+            PGNotification[] received = c.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(received).hasSize(1);
+            assertThat(received[0].getPID()).isEqualTo(clientSeen);
         }
     }
 }
