@@ -40,9 +40,9 @@ public final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .addModule(new SimpleModule("pgwarden-config")
-                    .addDeserializer(Duration.class, new DurationDeserializer())
+                    .addDeserializer(Duration.class, new ScalarDeserializer<>(Durations::parse, "a duration such as 30s, 10m or 1h"))
                     // Every Long in the configuration is a byte size (limits.max_message_size).
-                    .addDeserializer(Long.class, new ByteSizeDeserializer()))
+                    .addDeserializer(Long.class, new ScalarDeserializer<>(ByteSizes::parse, "a size such as 16MiB")))
             .build();
 
     /** Reads, resolves relative paths against the file's folder, and validates. */
@@ -137,34 +137,29 @@ public final class ConfigLoader {
         return sb.toString();
     }
 
-    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
+    /**
+     * Reads a scalar through {@code parse}; a parse failure becomes a mapping error whose
+     * cause carries the message, which {@link #describe} shows with the key's path.
+     */
+    private static final class ScalarDeserializer<T> extends JsonDeserializer<T> {
+        private final java.util.function.Function<String, T> parse;
+        private final String expected;
+
+        ScalarDeserializer(java.util.function.Function<String, T> parse, String expected) {
+            this.parse = parse;
+            this.expected = expected;
+        }
+
         @Override
-        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            if (!p.currentToken().isScalarValue()) {
-                throw JsonMappingException.from(p, "must be a duration such as 30s, 10m or 1h",
-                        new IllegalArgumentException("must be a duration such as 30s, 10m or 1h"));
-            }
+        public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
             try {
-                return Durations.parse(p.getText());
+                if (!p.currentToken().isScalarValue()) {
+                    throw new IllegalArgumentException("must be " + expected);
+                }
+                return parse.apply(p.getText());
             } catch (IllegalArgumentException e) {
                 throw JsonMappingException.from(p, e.getMessage(), e);
             }
         }
     }
-
-    private static final class ByteSizeDeserializer extends JsonDeserializer<Long> {
-        @Override
-        public Long deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            if (!p.currentToken().isScalarValue()) {
-                throw JsonMappingException.from(p, "must be a size such as 16MiB",
-                        new IllegalArgumentException("must be a size such as 16MiB"));
-            }
-            try {
-                return ByteSizes.parse(p.getText());
-            } catch (IllegalArgumentException e) {
-                throw JsonMappingException.from(p, e.getMessage(), e);
-            }
-        }
-    }
-
 }

@@ -112,10 +112,11 @@ public final class MessageReader {
         }
     }
 
-    private static String cString(ByteBuf body) {
+    /** Reads a NUL-terminated UTF-8 string, advancing the reader index past the NUL. */
+    static String cString(ByteBuf body) {
         int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
         if (end < 0) {
-            throw new ProtocolViolationException("invalid string in message");
+            throw new ProtocolViolationException("invalid string in message: missing terminator");
         }
         String s = body.toString(body.readerIndex(), end - body.readerIndex(), StandardCharsets.UTF_8);
         body.readerIndex(end + 1);

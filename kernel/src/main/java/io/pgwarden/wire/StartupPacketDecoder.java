@@ -3,7 +3,6 @@ package io.pgwarden.wire;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,26 +88,16 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
         }
         Map<String, String> parameters = new LinkedHashMap<>();
         while (true) {
-            String name = cString(body);
+            String name = MessageReader.cString(body);
             if (name.isEmpty()) {
                 break;
             }
-            String value = cString(body);
+            String value = MessageReader.cString(body);
             parameters.put(name, value);
         }
         if (body.isReadable()) {
             throw new ProtocolViolationException("invalid startup packet layout: expected terminator as last byte");
         }
         return new StartupPacket.StartupMessage(major, minor, parameters);
-    }
-
-    private static String cString(ByteBuf body) {
-        int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
-        if (end < 0) {
-            throw new ProtocolViolationException("invalid startup packet layout: expected terminator as last byte");
-        }
-        String s = body.toString(body.readerIndex(), end - body.readerIndex(), StandardCharsets.UTF_8);
-        body.readerIndex(end + 1);
-        return s;
     }
 }
