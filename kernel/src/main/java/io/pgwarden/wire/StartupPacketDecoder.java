@@ -27,7 +27,15 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        StartupPacket packet = decode(in);
+        StartupPacket packet;
+        try {
+            packet = decode(in);
+        } catch (ProtocolViolationException e) {
+            // Drop what is left, as MessageFrameDecoder does: otherwise the same bytes are
+            // decoded again when the channel closes and the violation is raised twice.
+            in.skipBytes(in.readableBytes());
+            throw e;
+        }
         if (packet != null) {
             out.add(packet);
         }
