@@ -23,6 +23,28 @@ class StartupParametersTest {
         }
     }
 
+    /**
+     * PostgreSQL reads options with backslash escapes and getopt, so these all set role
+     * (checked against PostgreSQL 15: current_user became the named role); the earlier
+     * regular expression let them through.
+     */
+    @Test
+    void roleHiddenByEscapesBundledSwitchesOrDashesInOptionsIsForbidden_regression() {
+        for (String options : new String[] {"-c rol\\e=postgres", "-c r\\ole=postgres", "-Ecrole=postgres",
+                "-E -c role=postgres", "-c\trole=postgres", "--ROLE=postgres", "-c session-authorization=postgres",
+                "-e --session-authorization=postgres"}) {
+            assertThat(StartupParameters.forbidden(Map.of("options", options))).as(options).contains("options");
+        }
+    }
+
+    @Test
+    void settingsInOptionsAreReadAsPostgresReadsThem() {
+        assertThat(StartupParameters.settingsInOptions("-c search_path=a\\ b -cwork_mem=1MB --statement-timeout=5s -E"))
+                .containsExactly("search_path", "work_mem", "statement_timeout");
+        // The value of another switch is not a setting name.
+        assertThat(StartupParameters.settingsInOptions("-d role=1")).isEmpty();
+    }
+
     @Test
     void harmlessOptionsAndParametersPass() {
         assertThat(StartupParameters.forbidden(Map.of("user", "a", "database", "app", "application_name", "role=x",
