@@ -95,6 +95,38 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void unknownTopLevelKeyNamesItsOwnLineNotTheEndOfTheFile_regression() {
+        // Records buffer their properties, so Jackson's location was the end of the document.
+        assertThat(failure("listn: { port: 1 }\n" + VALID).getMessage()).startsWith("gw.yaml:1: listn: unknown key");
+        assertThat(failure("store: {}\nlistn:\n  port: 1\n" + VALID).getMessage()).startsWith("gw.yaml:2: listn: unknown key");
+        String nested = VALID.replace("    upstream: app\n", "    upstream: app\n    alow: {}\n") + "limits: {}\n";
+        assertThat(failure(nested).getMessage()).startsWith("gw.yaml:10: policies[0].alow: unknown key");
+    }
+
+    @Test
+    void badValueInAListItemNamesTheItemsLine() {
+        String yaml = VALID.replace("policies:\n", "policies:\n  - { name: first, match: { names: [x] }, upstream: app, bogus: 1 }\n");
+        assertThat(failure(yaml).getMessage()).startsWith("gw.yaml:7: policies[0].bogus: unknown key");
+    }
+
+    @Test
+    void duplicateYamlKeyIsRefusedRatherThanSilentlyOverwritten_regression() {
+        // A second "policies:" replaced the first without a word.
+        ConfigException e = failure(VALID + """
+                policies:
+                  - { name: everyone, match: { groups: [nobody] }, upstream: app }
+                """);
+        assertThat(e.getMessage()).contains("gw.yaml:10").contains("policies").containsIgnoringCase("duplicate");
+        assertThat(failure(VALID + "store: { url: a, url: b }\n").getMessage()).containsIgnoringCase("duplicate").contains("url");
+    }
+
+    @Test
+    void emptyFileIsRefusedAsEmpty_regression() {
+        assertThat(failure("").getMessage()).isEqualTo("gw.yaml: the file is empty");
+        assertThat(failure("# only a comment\n").getMessage()).isEqualTo("gw.yaml: the file is empty");
+    }
+
+    @Test
     void badEnumValueListsTheAllowedValues() {
         assertThat(failure(VALID + "listen: { tls: { mode: maybe } }\n").getMessage())
                 .contains("listen.tls.mode")
