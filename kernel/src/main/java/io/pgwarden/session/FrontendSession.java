@@ -267,14 +267,16 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             fatal(ClientError.tooManyAuthenticationFailures());
             return;
         }
-        ctx.pipeline().replace(StartupPacketDecoder.class, "frames",
-                new MessageFrameDecoder((int) services.config().limits().maxMessageSize().longValue()));
         List<String> unsupported = startupParameters.keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
         if (message.minorVersion() > 0 || !unsupported.isEmpty()) {
             ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), 0, unsupported));
         }
-        state = State.AWAIT_PASSWORD;
         ctx.writeAndFlush(BackendMessages.authentication(ctx.alloc(), BackendMessages.AUTH_CLEARTEXT_PASSWORD));
+        // State first: replacing the decoder hands it any bytes already read behind the
+        // startup message (a pipelined password), which reach channelRead at once.
+        state = State.AWAIT_PASSWORD;
+        ctx.pipeline().replace(StartupPacketDecoder.class, "frames",
+                new MessageFrameDecoder((int) services.config().limits().maxMessageSize().longValue()));
     }
 
     private void password(ByteBuf frame) {

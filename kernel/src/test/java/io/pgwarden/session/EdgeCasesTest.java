@@ -508,6 +508,23 @@ class EdgeCasesTest {
         assertThat(startFailure(yaml)).hasMessageContaining("authenticators[0].keys[0].key_sha256");
     }
 
+    // ---- 10. a password sent without waiting for the request -------------------------------
+
+    @Test
+    void passwordPipelinedBehindTheStartupMessageLogsIn_regression() throws Exception {
+        // The password arrived in the same read as the startup message; the decoder handed it
+        // on while the session was still in its startup state, and the client got XX000.
+        try (TestGateway gw = TestGateway.start(pg); RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            raw.startupPipeliningPassword(Map.of("user", TestGateway.AGENT, "database", TestPostgres.DATABASE),
+                    TestGateway.AGENT_KEY);
+            raw.readUntil('Z');
+            raw.query("SELECT 1");
+            assertThat(new String(raw.readUntil('D').body(), java.nio.charset.StandardCharsets.UTF_8)).endsWith("1");
+            raw.readUntil('Z');
+            raw.terminate();
+        }
+    }
+
     // ---- 9. role switching through options, end to end -----------------------------------------
 
     @Test
