@@ -279,6 +279,11 @@ class EdgeCasesTest {
             }
 
             assertThat(selectOne(bystander)).isEqualTo(1);
+            // The limit is on what clients send; results from the upstream may be larger.
+            try (Statement s = bystander.createStatement(); ResultSet rs = s.executeQuery("SELECT repeat('x', 100000)")) {
+                rs.next();
+                assertThat(rs.getString(1)).hasSize(100_000);
+            }
             await("only the bystander's session is left", PROMPTLY, () -> gw.gateway().sessions().size() == 1);
         }
     }
@@ -321,6 +326,21 @@ class EdgeCasesTest {
             try (Connection admin = direct(pg)) {
                 await("every upstream backend ends", Duration.ofSeconds(60), () -> backends(admin, "edge-many", null).isEmpty());
             }
+        }
+    }
+
+    @Test
+    void connectionsOverMaxConnectionsAreRefusedWith53300() throws Exception {
+        try (TestGateway gw = TestGateway.start(pg, TestGateway.Settings.defaults(pg).limits("max_connections: 2"));
+             Connection first = gw.connect(); Connection second = gw.connect()) {
+            Throwable t = catchThrowable(() -> gw.connect().close());
+            assertThat(sqlState(t)).as(String.valueOf(t)).isEqualTo("53300");
+            second.close();
+            await("the closed connection is counted out", PROMPTLY, () -> gw.gateway().connections() == 1);
+            try (Connection third = gw.connect()) {
+                assertThat(selectOne(third)).isEqualTo(1);
+            }
+            assertThat(selectOne(first)).isEqualTo(1);
         }
     }
 
