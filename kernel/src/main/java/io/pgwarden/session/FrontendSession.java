@@ -76,6 +76,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private boolean flushUpstream;
     private boolean closing;
     private boolean upstreamSentFatal;
+    /** The client sent Terminate; the upstream ends the connection once it has answered what came before. */
+    private boolean clientTerminated;
 
     public FrontendSession(SessionServices services) {
         this.services = services;
@@ -137,7 +139,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             services.registry().remove(processId, this);
         }
         if (upstreamChannel != null && upstreamChannel.isActive()) {
-            upstreamChannel.writeAndFlush(FrontendMessages.terminate(upstreamChannel.alloc()))
+            // After the client's own Terminate (already relayed) a second one would only meet a closed socket.
+            upstreamChannel.writeAndFlush(clientTerminated ? Unpooled.EMPTY_BUFFER : FrontendMessages.terminate(upstreamChannel.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);
         }
     }
@@ -370,7 +373,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             flushUpstream = false;
             upstreamChannel.flush();
         }
-        client.config().setAutoRead(true);
+        client.config().setAutoRead(!clientTerminated);
     }
 
     private void early(ByteBuf frame) {
@@ -390,13 +393,21 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     /** The ready-state data path: every frame goes upstream as the same bytes. */
     private void relay(ByteBuf frame) {
+        if (clientTerminated) {
+            frame.release(); // nothing follows a Terminate
+            return;
+        }
         byte type = MessageReader.type(frame);
         switch (type) {
             case FrontendMessages.TERMINATE -> {
-                frame.release();
+                // Requests pipelined before the Terminate are still answered, as PostgreSQL
+                // answers them: the Terminate goes upstream in order, and the session ends
+                // when the upstream closes (upstreamClosed), after the last result is relayed.
                 LOG.info("session {}: client {} ended the session", id, clientAddress);
-                close();
-                ctx.close();
+                clientTerminated = true;
+                ctx.channel().config().setAutoRead(false);
+                upstreamChannel.write(frame, upstreamChannel.voidPromise());
+                flushUpstream = true;
                 return;
             }
             case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> pendingRequests++;
@@ -421,6 +432,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     void upstreamClosed() {
         if (state == State.CLOSED || closing) {
+            return;
+        }
+        if (clientTerminated) {
+            close();
+            ctx.channel().flush();
+            ctx.close();
             return;
         }
         LOG.warn("session {}: upstream {} closed the connection{}", id, upstream.name(),

@@ -344,6 +344,55 @@ class EdgeCasesTest {
         }
     }
 
+    /** Query and Terminate in one write: PostgreSQL answers the query before it closes. */
+    private static void queryThenTerminateInOneWrite(RawPgClient raw) throws IOException {
+        byte[] body = "SELECT 'answered'\0".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        raw.sendRaw(ByteBuffer.allocate(5 + body.length + 5).put((byte) 'Q').putInt(4 + body.length).put(body)
+                .put((byte) 'X').putInt(4).array());
+        assertThat(new String(raw.readUntil('D').body(), java.nio.charset.StandardCharsets.UTF_8)).endsWith("answered");
+        raw.readUntil('Z');
+        assertThat(raw.closedByServer()).isTrue();
+    }
+
+    @Test
+    void queryPipelinedBeforeTerminateIsAnsweredAsPostgresDoes_regression() throws Exception {
+        // Directly, as a reference (trust_user logs in without a password).
+        try (RawPgClient direct = RawPgClient.connect(pg.port(), PROMPTLY)) {
+            direct.startup(Map.of("user", TestPostgres.TRUST_USER, "database", TestPostgres.DATABASE));
+            direct.readUntil('Z');
+            queryThenTerminateInOneWrite(direct);
+        }
+        // Through the gateway the Terminate used to close the client at once: no result.
+        try (TestGateway gw = TestGateway.start(pg); RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            raw.login(TestGateway.AGENT, TestGateway.AGENT_KEY, TestPostgres.DATABASE, appName("edge-qx"));
+            queryThenTerminateInOneWrite(raw);
+            await("the session ends", PROMPTLY, () -> gw.gateway().connections() == 0 && gw.gateway().sessions().size() == 0);
+        }
+    }
+
+    @Test
+    void queryPipelinedBehindThePasswordRunsOnceTheSessionIsReady() throws Exception {
+        try (TestGateway gw = TestGateway.start(pg); RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            raw.startup(Map.of("user", TestGateway.AGENT, "database", TestPostgres.DATABASE));
+            raw.readUntil('R');
+            // Password, a query and Terminate in one write, before AuthenticationOk.
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            for (String[] m : new String[][] {{"p", TestGateway.AGENT_KEY}, {"Q", "SELECT 'early'"}}) {
+                byte[] body = (m[1] + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                bytes.write(m[0].charAt(0));
+                bytes.writeBytes(ByteBuffer.allocate(4).putInt(4 + body.length).array());
+                bytes.writeBytes(body);
+            }
+            bytes.writeBytes(new byte[] {'X', 0, 0, 0, 4});
+            raw.sendRaw(bytes.toByteArray());
+            raw.readUntil('Z');
+            assertThat(new String(raw.readUntil('D').body(), java.nio.charset.StandardCharsets.UTF_8)).endsWith("early");
+            raw.readUntil('Z');
+            assertThat(raw.closedByServer()).as("Terminate ends the session").isTrue();
+            await("the session ends", PROMPTLY, () -> gw.gateway().connections() == 0);
+        }
+    }
+
     // ---- 5. timeouts ----------------------------------------------------------------------
 
     @Test
