@@ -293,6 +293,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } finally {
             frame.release();
         }
+        // Checked again now that a credential is presented: connections opened before the
+        // address reached the limit, and parked at the password prompt, must not each get a guess.
+        if (!services.authFailures().allows(clientAddress)) {
+            LOG.warn("session {}: {} reached the failed-authentication limit while at the password prompt", id, clientAddress);
+            fatal(ClientError.tooManyAuthenticationFailures());
+            return;
+        }
         state = State.AUTHENTICATING;
         ctx.channel().config().setAutoRead(false);
         Credentials credentials = new Credentials(user, secret, database, clientAddress, startupParameters);

@@ -526,6 +526,33 @@ class EdgeCasesTest {
         }
     }
 
+    @Test
+    void connectionsParkedAtThePasswordPromptDoNotEachGetAGuess_regression() throws Exception {
+        // The limit was checked only at the startup message: six connections opened first and
+        // then used one by one got six guesses against a limit of three.
+        try (TestGateway gw = TestGateway.start(pg, TestGateway.Settings.defaults(pg).limits("auth_failures_per_minute: 3"))) {
+            List<RawPgClient> parked = new ArrayList<>();
+            try {
+                for (int i = 0; i < 6; i++) {
+                    RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY);
+                    parked.add(raw);
+                    raw.startup(Map.of("user", TestGateway.AGENT, "database", TestPostgres.DATABASE));
+                    assertThat(raw.read().type()).isEqualTo('R');
+                }
+                List<String> states = new ArrayList<>();
+                for (RawPgClient raw : parked) {
+                    raw.password("wrong-key");
+                    states.add(raw.read().sqlState());
+                }
+                assertThat(states).containsExactly("28P01", "28P01", "28P01", "28000", "28000", "28000");
+            } finally {
+                for (RawPgClient raw : parked) {
+                    raw.close();
+                }
+            }
+        }
+    }
+
     // ---- 8. plugin start-up failures -------------------------------------------------------
 
     private static Path pluginsWith(Path dir, String extraFile, byte[] content) throws IOException {
