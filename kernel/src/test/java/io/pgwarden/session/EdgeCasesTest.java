@@ -393,6 +393,62 @@ class EdgeCasesTest {
         }
     }
 
+    @Test
+    void upstreamThatAcceptsAndSaysNothingFailsTheLoginWith08001() throws Exception {
+        try (java.net.ServerSocket blackHole = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+            String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg).upstreamTls("disable", "connect_timeout: 1s"))
+                    .replace("    port: " + pg.port() + "\n", "    port: " + blackHole.getLocalPort() + "\n");
+            assertThat(yaml).contains("port: " + blackHole.getLocalPort());
+            Gateway gateway = Gateway.start(TestGateway.load(yaml), name -> pg.password());
+            try {
+                Future<Socket> accepted = inBackground(blackHole::accept);
+                Throwable t = catchThrowable(() -> DriverManager.getConnection(
+                        "jdbc:postgresql://127.0.0.1:" + gateway.port() + "/" + TestPostgres.DATABASE + "?sslmode=disable",
+                        TestGateway.AGENT, TestGateway.AGENT_KEY).close());
+                assertThat(sqlState(t)).as(String.valueOf(t)).isEqualTo("08001");
+                // The gateway gave up on the silent upstream and closed its side too.
+                try (Socket upstreamSide = accepted.get(PROMPTLY.toSeconds(), TimeUnit.SECONDS)) {
+                    upstreamSide.setSoTimeout((int) PROMPTLY.toMillis());
+                    java.io.InputStream in = upstreamSide.getInputStream();
+                    byte[] startup = in.readNBytes(8);
+                    assertThat(ByteBuffer.wrap(startup).getInt(4)).as("a StartupMessage arrived").isEqualTo(3 << 16);
+                    while (in.read() >= 0) {
+                        // the rest of the startup message, then EOF
+                    }
+                }
+                await("no connection is left", PROMPTLY, () -> gateway.connections() == 0);
+            } finally {
+                gateway.close();
+            }
+        }
+    }
+
+    @Test
+    void encryptionRequestsAreDeclinedAndNewerMinorVersionsNegotiated() throws Exception {
+        try (TestGateway gw = TestGateway.start(pg); RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            // GSSENCRequest, then SSLRequest (TLS is off here): both answered 'N', as PostgreSQL does.
+            raw.sendRaw(ByteBuffer.allocate(8).putInt(8).putInt(80877104).array());
+            assertThat(raw.socket().getInputStream().read()).isEqualTo('N');
+            raw.sendRaw(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
+            assertThat(raw.socket().getInputStream().read()).isEqualTo('N');
+            // Protocol 3.2 with an unknown extension: NegotiateProtocolVersion(3.0, [_pq_.x]).
+            byte[] params = "user\0test-agent\0database\0app\0_pq_.x\0on\0\0".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            raw.sendRaw(ByteBuffer.allocate(8 + params.length).putInt(8 + params.length).putInt((3 << 16) | 2).put(params).array());
+            RawPgClient.Message v = raw.read();
+            assertThat(v.type()).isEqualTo('v');
+            ByteBuffer body = ByteBuffer.wrap(v.body());
+            assertThat(body.getInt()).as("newest minor version").isZero();
+            assertThat(body.getInt()).as("options not recognised").isEqualTo(1);
+            assertThat(new String(v.body(), 8, v.body().length - 9, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("_pq_.x");
+            assertThat(raw.read().type()).isEqualTo('R');
+            raw.password(TestGateway.AGENT_KEY);
+            raw.readUntil('Z');
+            raw.query("SHOW server_version_num");
+            assertThat(raw.readUntil('D')).isNotNull();
+            raw.readUntil('Z');
+        }
+    }
+
     // ---- 5. timeouts ----------------------------------------------------------------------
 
     @Test
