@@ -173,7 +173,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             }
         } catch (ProtocolViolationException e) {
             LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, e.getMessage());
-            fatal(ClientError.protocolViolation(e.getMessage()));
+            fatal(violation(e));
         }
     }
 
@@ -496,7 +496,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             fatal(ClientError.messageTooLarge(services.config().limits().maxMessageSize()));
         } else if (root instanceof ProtocolViolationException p) {
             LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, p.getMessage());
-            fatal(ClientError.protocolViolation(p.getMessage()));
+            fatal(violation(p));
         } else if (root instanceof SSLException || root instanceof IOException) {
             LOG.info("session {}: connection from {} failed: {}", id, clientAddress, root.toString());
             close();
@@ -505,6 +505,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             LOG.error("session {}: internal error", id, cause);
             fatal(ClientError.internal(id));
         }
+    }
+
+    private static ClientError violation(ProtocolViolationException e) {
+        return e.unsupportedVersion() ? ClientError.unsupportedProtocol(e.getMessage()) : ClientError.protocolViolation(e.getMessage());
     }
 
     /** For the session list in logs and, later, the admin API. */

@@ -92,7 +92,7 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
         int major = code >>> 16;
         int minor = code & 0xFFFF;
         if (major != 3) {
-            throw new ProtocolViolationException("unsupported frontend protocol " + major + "." + minor
+            throw ProtocolViolationException.unsupportedVersion("unsupported frontend protocol " + major + "." + minor
                     + ": server supports 3.0 to 3.0");
         }
         Map<String, String> parameters = new LinkedHashMap<>();

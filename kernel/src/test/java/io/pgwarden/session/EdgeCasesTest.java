@@ -449,6 +449,26 @@ class EdgeCasesTest {
         }
     }
 
+    @Test
+    void unsupportedProtocolVersionIsRefusedWith0A000AsPostgresDoes_regression() throws Exception {
+        // The gateway said 08P01; PostgreSQL (ProcessStartupPacket) says feature_not_supported.
+        byte[] params = "user\0x\0\0".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        // 4.0 rather than 2.0: PostgreSQL answers a 2.0 client in the old protocol's format.
+        byte[] v4 = ByteBuffer.allocate(8 + params.length).putInt(8 + params.length).putInt(4 << 16).put(params).array();
+        try (RawPgClient direct = RawPgClient.connect(pg.port(), PROMPTLY)) {
+            direct.sendRaw(v4);
+            assertThat(direct.read().sqlState()).as("PostgreSQL itself").isEqualTo("0A000");
+        }
+        try (TestGateway gw = TestGateway.start(pg); RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            raw.sendRaw(v4);
+            RawPgClient.Message error = raw.read();
+            assertThat(error.severity()).isEqualTo("FATAL");
+            assertThat(error.sqlState()).isEqualTo("0A000");
+            assertThat(error.fields().get('M')).startsWith("unsupported frontend protocol 4.0");
+            assertThat(raw.closedByServer()).isTrue();
+        }
+    }
+
     // ---- 5. timeouts ----------------------------------------------------------------------
 
     @Test
