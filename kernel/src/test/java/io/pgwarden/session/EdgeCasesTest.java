@@ -167,6 +167,53 @@ class EdgeCasesTest {
         }
     }
 
+    @Test
+    void clientThatStopsReadingHoldsBackTheUpstreamInsteadOfBufferingTheResult() throws Exception {
+        String app = appName("edge-stall");
+        String seq = "edge_stall_" + app.substring(app.length() - 8);
+        try (TestGateway gw = TestGateway.start(pg); Connection admin = direct(pg);
+             RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            try (Statement s = admin.createStatement()) {
+                s.execute("CREATE SEQUENCE " + seq);
+            }
+            raw.socket().setReceiveBufferSize(64 << 10);
+            raw.login(TestGateway.AGENT, TestGateway.AGENT_KEY, TestPostgres.DATABASE, app);
+            // About 5 GB of rows, each counted by the sequence as PostgreSQL produces it; the
+            // client reads the first row and then nothing.
+            raw.query("SELECT nextval('" + seq + "'), repeat('x', 1000) FROM generate_series(1, 5000000) g");
+            raw.readUntil('T');
+            raw.read();
+            long produced = -1;
+            for (int i = 0; i < 10; i++) {
+                await("the upstream backend waits on ClientWrite", Duration.ofSeconds(60), () -> {
+                    try (var ps = admin.prepareStatement("SELECT wait_event FROM pg_stat_activity WHERE application_name = ?")) {
+                        ps.setString(1, app);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            return rs.next() && "ClientWrite".equals(rs.getString(1));
+                        }
+                    } catch (SQLException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                try (Statement s = admin.createStatement(); ResultSet rs = s.executeQuery("SELECT last_value FROM " + seq)) {
+                    rs.next();
+                    produced = rs.getLong(1);
+                }
+                Thread.sleep(200); // spread the samples: a gateway that kept reading would let the count run on
+            }
+            System.out.println("edge-stall: rows produced while the client read one: " + produced);
+            // Socket buffers and the gateway's write high-water mark hold some MB; the whole
+            // result (5 GB) or even a sizeable part of it must not have left PostgreSQL.
+            assertThat(produced).as("rows PostgreSQL produced while the client read one").isLessThan(50_000);
+            raw.abort();
+            await("the stalled session's backend ends", Duration.ofSeconds(60), () -> backends(admin, app, null).isEmpty());
+        } finally {
+            try (Connection admin = direct(pg); Statement s = admin.createStatement()) {
+                s.execute("DROP SEQUENCE IF EXISTS " + seq);
+            }
+        }
+    }
+
     // ---- 2. an upstream that dies -------------------------------------------------------
 
     @Test
