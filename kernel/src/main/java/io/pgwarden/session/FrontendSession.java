@@ -72,6 +72,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleTimer;
     /** Requests (Query, Sync, FunctionCall) sent upstream and not yet answered by ReadyForQuery. */
     private int pendingRequests;
+    /**
+     * Extended-protocol messages sent since the last Sync (say Execute and a Flush, as libpq's
+     * pipeline mode sends): no ReadyForQuery answers them until that Sync, and PostgreSQL
+     * does not count the session idle meanwhile (it arms idle_session_timeout after
+     * ReadyForQuery only), so neither does the gateway.
+     */
+    private boolean unsyncedWork;
     private long lastActivityNanos;
     private boolean flushUpstream;
     private boolean closing;
@@ -417,7 +424,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 flushUpstream = true;
                 return;
             }
-            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> pendingRequests++;
+            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> {
+                pendingRequests++;
+                unsyncedWork = false;
+            }
+            case FrontendMessages.PARSE, FrontendMessages.BIND, FrontendMessages.EXECUTE, FrontendMessages.DESCRIBE,
+                 FrontendMessages.CLOSE, FrontendMessages.FLUSH -> unsyncedWork = true;
             default -> {
             }
         }
@@ -470,11 +482,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             long idle = System.nanoTime() - lastActivityNanos;
-            if (pendingRequests == 0 && idle >= timeout) {
+            boolean waiting = pendingRequests == 0 && !unsyncedWork;
+            if (waiting && idle >= timeout) {
                 LOG.info("session {}: closed after {}s without activity", id, TimeUnit.NANOSECONDS.toSeconds(idle));
                 fatal(ClientError.idleTimeout());
             } else {
-                scheduleIdleCheck(pendingRequests == 0 ? timeout - idle : timeout);
+                scheduleIdleCheck(waiting ? timeout - idle : timeout);
             }
         }, delayNanos, TimeUnit.NANOSECONDS);
     }

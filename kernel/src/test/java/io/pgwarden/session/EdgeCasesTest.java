@@ -563,6 +563,31 @@ class EdgeCasesTest {
     }
 
     @Test
+    void queryExecutedWithFlushButNoSyncIsNotIdle_regression() throws Exception {
+        // libpq's pipeline mode may send Execute and a Flush and wait for the rows before its
+        // Sync. PostgreSQL arms idle_session_timeout only after ReadyForQuery; the gateway
+        // counted only Query/Sync/FunctionCall as work and cut the running query as idle.
+        try (TestGateway gw = TestGateway.start(pg, TestGateway.Settings.defaults(pg).limits("idle_timeout: 1s"));
+             RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
+            raw.login(TestGateway.AGENT, TestGateway.AGENT_KEY, TestPostgres.DATABASE, appName("edge-flush"));
+            raw.send('P', "\0SELECT 5 FROM pg_sleep(2.5)\0\0\0".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            raw.send('B', new byte[] {0, 0, 0, 0, 0, 0, 0, 0});
+            raw.send('E', new byte[] {0, 0, 0, 0, 0});
+            raw.send('H', new byte[0]);
+            assertThat(raw.read().type()).isEqualTo('1');
+            assertThat(raw.read().type()).isEqualTo('2');
+            RawPgClient.Message row = raw.read();
+            assertThat(row.type()).as(row.toString()).isEqualTo('D');
+            assertThat(raw.read().type()).isEqualTo('C');
+            raw.send('S', new byte[0]);
+            assertThat(raw.read().type()).isEqualTo('Z');
+            // Idle now, after ReadyForQuery: the timeout applies again.
+            RawPgClient.Message m = raw.read();
+            assertThat(m.sqlState()).isEqualTo("57P05");
+        }
+    }
+
+    @Test
     void idleTimeoutMessageReachesARawClientUnprompted() throws Exception {
         try (TestGateway gw = TestGateway.start(pg, TestGateway.Settings.defaults(pg).limits("idle_timeout: 1s"));
              RawPgClient raw = RawPgClient.connect(gw.port(), PROMPTLY)) {
