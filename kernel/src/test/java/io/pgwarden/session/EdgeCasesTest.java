@@ -1,7 +1,6 @@
 package io.pgwarden.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.pgwarden.devdb.LocalPostgres;
@@ -620,7 +619,8 @@ class EdgeCasesTest {
                 return true;
             });
             await("new connections are refused", PROMPTLY, () -> {
-                try (Socket s = new Socket("127.0.0.1", port)) {
+                try {
+                    new Socket("127.0.0.1", port).close();
                     return false;
                 } catch (ConnectException e) {
                     return true;

@@ -46,7 +46,7 @@ class MessageFrameDecoderTest {
         ByteBuf f1 = channel.readInbound();
         ByteBuf f2 = channel.readInbound();
         ByteBuf f3 = channel.readInbound();
-        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.<Object>readInbound()).isNull();
 
         assertThat(ByteBufUtil.equals(f1, q1)).isTrue();
         assertThat(ByteBufUtil.equals(f2, q2)).isTrue();

@@ -62,7 +62,7 @@ class StartupPacketDecoderTest {
         assertThat(m.minorVersion()).isZero();
         assertThat(m.parameters()).containsExactlyInAnyOrderEntriesOf(Map.of("user", "agent", "database", "app",
                 "application_name", "t", "options", "-c search_path=x"));
-        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.<Object>readInbound()).isNull();
     }
 
     @Test
@@ -80,7 +80,7 @@ class StartupPacketDecoderTest {
         assertThat(channel.writeInbound(whole.readRetainedSlice(5))).isFalse();
         // Header complete, body not.
         assertThat(channel.writeInbound(whole.readRetainedSlice(n - 6))).isFalse();
-        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.<Object>readInbound()).isNull();
         assertThat(channel.writeInbound(whole.readRetainedSlice(1))).isTrue();
         whole.release();
         StartupPacket.StartupMessage m = channel.readInbound();
@@ -90,11 +90,11 @@ class StartupPacketDecoderTest {
     @Test
     void sslAndGssRequestsAndCancel() {
         channel.writeInbound(header(8, StartupPacketDecoder.SSL_REQUEST_CODE));
-        assertThat((Object) channel.readInbound()).isInstanceOf(StartupPacket.SslRequest.class);
+        assertThat(channel.<Object>readInbound()).isInstanceOf(StartupPacket.SslRequest.class);
         channel.writeInbound(header(8, StartupPacketDecoder.GSSENC_REQUEST_CODE));
-        assertThat((Object) channel.readInbound()).isInstanceOf(StartupPacket.GssEncRequest.class);
+        assertThat(channel.<Object>readInbound()).isInstanceOf(StartupPacket.GssEncRequest.class);
         channel.writeInbound(header(16, StartupPacketDecoder.CANCEL_REQUEST_CODE).writeInt(1234).writeInt(-5));
-        assertThat((Object) channel.readInbound()).isEqualTo(new StartupPacket.CancelRequest(1234, -5));
+        assertThat(channel.<Object>readInbound()).isEqualTo(new StartupPacket.CancelRequest(1234, -5));
     }
 
     @Test
@@ -200,6 +200,6 @@ class StartupPacketDecoderTest {
         StartupPacket.StartupMessage first = channel.readInbound();
         assertThat(first.parameters()).containsEntry("user", "a");
         // Single-decode: the second packet stays undecoded until the session has answered the first.
-        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.<Object>readInbound()).isNull();
     }
 }
