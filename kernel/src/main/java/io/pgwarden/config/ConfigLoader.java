@@ -3,6 +3,9 @@ package io.pgwarden.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
@@ -38,6 +41,9 @@ public final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            // A key given twice in one mapping (a second "policies:") would otherwise silently
+            // replace the first; FAIL_ON_READING_DUP_TREE_KEY covers trees only, not records.
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .addModule(new SimpleModule("pgwarden-config")
                     .addDeserializer(Duration.class, new ScalarDeserializer<>(Durations::parse, "a duration such as 30s, 10m or 1h"))
@@ -61,12 +67,15 @@ public final class ConfigLoader {
 
     public static LoadedConfig parse(String yaml, String sourceName, Path baseDir) throws ConfigException {
         GatewayConfig config;
-        try {
-            config = MAPPER.readValue(yaml, GatewayConfig.class);
+        try (JsonParser parser = MAPPER.createParser(yaml)) {
+            // Jackson reports an empty document as "No content to map"; say what it means.
+            config = parser.nextToken() == null ? null : MAPPER.readValue(parser, GatewayConfig.class);
         } catch (JsonMappingException e) {
-            throw new ConfigException(sourceName + describe(e));
+            throw new ConfigException(sourceName + describe(e, yaml));
         } catch (JsonProcessingException e) {
             throw new ConfigException(sourceName + at(e.getLocation()) + ": not valid YAML: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(sourceName + ": cannot be read: " + e.getMessage());
         }
         if (config == null) {
             throw new ConfigException(sourceName + ": the file is empty");
@@ -78,9 +87,10 @@ public final class ConfigLoader {
         return new LoadedConfig(config, baseDir);
     }
 
-    private static String describe(JsonMappingException e) {
+    private static String describe(JsonMappingException e, String yaml) {
         String path = path(e.getPath());
-        String where = at(e.getLocation()) + (path.isEmpty() ? "" : ": " + path);
+        int line = path.isEmpty() ? -1 : lineOf(yaml, path);
+        String where = (line > 0 ? ":" + line : at(e.getLocation())) + (path.isEmpty() ? "" : ": " + path);
         if (e instanceof UnrecognizedPropertyException u) {
             String known = u.getKnownPropertyIds() == null ? "" : u.getKnownPropertyIds().stream()
                     .map(Object::toString).collect(Collectors.toCollection(TreeSet::new)).toString();
@@ -120,6 +130,50 @@ public final class ConfigLoader {
 
     private static String at(JsonLocation location) {
         return location == null || location.getLineNr() < 1 ? "" : ":" + location.getLineNr();
+    }
+
+    /**
+     * The line where the key (or list item) at {@code path} starts, or -1. Jackson's own
+     * location is where the parser stood when it failed, which for records (buffered
+     * properties) is the end of the enclosing mapping, often the end of the file.
+     */
+    static int lineOf(String yaml, String path) {
+        try (JsonParser p = MAPPER.createParser(yaml)) {
+            JsonToken token;
+            while ((token = p.nextToken()) != null) {
+                JsonStreamContext ctx = p.getParsingContext();
+                if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+                    ctx = ctx.getParent(); // the container just opened is not where it stands
+                }
+                String here = null;
+                if (token == JsonToken.FIELD_NAME) {
+                    here = contextPath(ctx);
+                } else if (ctx.inArray() && token != JsonToken.END_ARRAY && token != JsonToken.END_OBJECT) {
+                    here = contextPath(ctx);
+                }
+                if (path.equals(here)) {
+                    return p.currentTokenLocation().getLineNr();
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static String contextPath(JsonStreamContext ctx) {
+        List<String> parts = new java.util.ArrayList<>();
+        for (JsonStreamContext c = ctx; c != null && !c.inRoot(); c = c.getParent()) {
+            parts.addFirst(c.inArray() ? "[" + c.getCurrentIndex() + "]" : c.getCurrentName());
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String part : parts) {
+            if (!sb.isEmpty() && !part.startsWith("[")) {
+                sb.append('.');
+            }
+            sb.append(part);
+        }
+        return sb.toString();
     }
 
     static String path(List<JsonMappingException.Reference> refs) {

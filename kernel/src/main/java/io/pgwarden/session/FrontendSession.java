@@ -76,12 +76,21 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleTimer;
     /** Requests (Query, Sync, FunctionCall) sent upstream and not yet answered by ReadyForQuery. */
     private int pendingRequests;
+    /**
+     * Extended-protocol messages sent since the last Sync (say Execute and a Flush, as libpq's
+     * pipeline mode sends): no ReadyForQuery answers them until that Sync, and PostgreSQL
+     * does not count the session idle meanwhile (it arms idle_session_timeout after
+     * ReadyForQuery only), so neither does the gateway.
+     */
+    private boolean unsyncedWork;
     private long lastActivityNanos;
     private boolean flushUpstream;
     private boolean closing;
     private boolean upstreamSentFatal;
     /** TLS was started by an SSLRequest; otherwise the client opened with TLS directly (PostgreSQL 17). */
     private boolean tlsFromSslRequest;
+    /** The client sent Terminate; the upstream ends the connection once it has answered what came before. */
+    private boolean clientTerminated;
 
     public FrontendSession(SessionServices services) {
         this.services = services;
@@ -143,7 +152,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             services.registry().remove(upstreamKey.processId(), secretKey, this);
         }
         if (upstreamChannel != null && upstreamChannel.isActive()) {
-            upstreamChannel.writeAndFlush(FrontendMessages.terminate(upstreamChannel.alloc()))
+            // After the client's own Terminate (already relayed) a second one would only meet a closed socket.
+            upstreamChannel.writeAndFlush(clientTerminated ? Unpooled.EMPTY_BUFFER : FrontendMessages.terminate(upstreamChannel.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);
         }
     }
@@ -176,7 +186,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             }
         } catch (ProtocolViolationException e) {
             LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, e.getMessage());
-            fatal(ClientError.protocolViolation(e.getMessage()));
+            fatal(violation(e));
         }
     }
 
@@ -308,14 +318,16 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             fatal(ClientError.tooManyAuthenticationFailures());
             return;
         }
-        ctx.pipeline().replace(StartupPacketDecoder.class, "frames",
-                new MessageFrameDecoder((int) services.config().limits().maxMessageSize().longValue()));
         List<String> unsupported = startupParameters.keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
         if (message.minorVersion() > 0 || !unsupported.isEmpty()) {
             ctx.write(BackendMessages.negotiateProtocolVersion(ctx.alloc(), 0, unsupported));
         }
-        state = State.AWAIT_PASSWORD;
         ctx.writeAndFlush(BackendMessages.authentication(ctx.alloc(), BackendMessages.AUTH_CLEARTEXT_PASSWORD));
+        // State first: replacing the decoder hands it any bytes already read behind the
+        // startup message (a pipelined password), which reach channelRead at once.
+        state = State.AWAIT_PASSWORD;
+        ctx.pipeline().replace(StartupPacketDecoder.class, "frames",
+                new MessageFrameDecoder((int) services.config().limits().maxMessageSize().longValue()));
     }
 
     private void password(ByteBuf frame) {
@@ -328,6 +340,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             secret = MessageReader.password(frame);
         } finally {
             frame.release();
+        }
+        // Checked again now that a credential is presented: connections opened before the
+        // address reached the limit, and parked at the password prompt, must not each get a guess.
+        if (!services.authFailures().allows(clientAddress)) {
+            LOG.warn("session {}: {} reached the failed-authentication limit while at the password prompt", id, clientAddress);
+            fatal(ClientError.tooManyAuthenticationFailures());
+            return;
         }
         state = State.AUTHENTICATING;
         ctx.channel().config().setAutoRead(false);
@@ -413,7 +432,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             flushUpstream = false;
             upstreamChannel.flush();
         }
-        client.config().setAutoRead(true);
+        client.config().setAutoRead(!clientTerminated);
     }
 
     private void early(ByteBuf frame) {
@@ -433,16 +452,29 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     /** The ready-state data path: every frame goes upstream as the same bytes. */
     private void relay(ByteBuf frame) {
+        if (clientTerminated) {
+            frame.release(); // nothing follows a Terminate
+            return;
+        }
         byte type = MessageReader.type(frame);
         switch (type) {
             case FrontendMessages.TERMINATE -> {
-                frame.release();
+                // Requests pipelined before the Terminate are still answered, as PostgreSQL
+                // answers them: the Terminate goes upstream in order, and the session ends
+                // when the upstream closes (upstreamClosed), after the last result is relayed.
                 LOG.info("session {}: client {} ended the session", id, clientAddress);
-                close();
-                ctx.close();
+                clientTerminated = true;
+                ctx.channel().config().setAutoRead(false);
+                upstreamChannel.write(frame, upstreamChannel.voidPromise());
+                flushUpstream = true;
                 return;
             }
-            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> pendingRequests++;
+            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> {
+                pendingRequests++;
+                unsyncedWork = false;
+            }
+            case FrontendMessages.PARSE, FrontendMessages.BIND, FrontendMessages.EXECUTE, FrontendMessages.DESCRIBE,
+                 FrontendMessages.CLOSE, FrontendMessages.FLUSH -> unsyncedWork = true;
             default -> {
             }
         }
@@ -464,6 +496,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     void upstreamClosed() {
         if (state == State.CLOSED || closing) {
+            return;
+        }
+        if (clientTerminated) {
+            close();
+            ctx.channel().flush();
+            ctx.close();
             return;
         }
         LOG.warn("session {}: upstream {} closed the connection{}", id, upstream.name(),
@@ -489,11 +527,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             long idle = System.nanoTime() - lastActivityNanos;
-            if (pendingRequests == 0 && idle >= timeout) {
+            boolean waiting = pendingRequests == 0 && !unsyncedWork;
+            if (waiting && idle >= timeout) {
                 LOG.info("session {}: closed after {}s without activity", id, TimeUnit.NANOSECONDS.toSeconds(idle));
                 fatal(ClientError.idleTimeout());
             } else {
-                scheduleIdleCheck(pendingRequests == 0 ? timeout - idle : timeout);
+                scheduleIdleCheck(waiting ? timeout - idle : timeout);
             }
         }, delayNanos, TimeUnit.NANOSECONDS);
     }
@@ -515,7 +554,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             fatal(ClientError.messageTooLarge(services.config().limits().maxMessageSize()));
         } else if (root instanceof ProtocolViolationException p) {
             LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, p.getMessage());
-            fatal(ClientError.protocolViolation(p.getMessage()));
+            fatal(violation(p));
         } else if (root instanceof SSLException || root instanceof IOException) {
             LOG.info("session {}: connection from {} failed: {}", id, clientAddress, root.toString());
             close();
@@ -524,6 +563,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             LOG.error("session {}: internal error", id, cause);
             fatal(ClientError.internal(id));
         }
+    }
+
+    private static ClientError violation(ProtocolViolationException e) {
+        return e.unsupportedVersion() ? ClientError.unsupportedProtocol(e.getMessage()) : ClientError.protocolViolation(e.getMessage());
     }
 
     /** For the session list in logs and, later, the admin API. */

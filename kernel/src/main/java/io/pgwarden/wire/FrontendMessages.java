@@ -10,6 +10,9 @@ public final class FrontendMessages {
     public static final byte PARSE = 'P';
     public static final byte BIND = 'B';
     public static final byte EXECUTE = 'E';
+    public static final byte DESCRIBE = 'D';
+    public static final byte CLOSE = 'C';
+    public static final byte FLUSH = 'H';
     public static final byte SYNC = 'S';
     public static final byte FUNCTION_CALL = 'F';
     public static final byte PASSWORD = 'p';

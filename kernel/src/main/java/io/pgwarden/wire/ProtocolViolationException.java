@@ -8,7 +8,23 @@ package io.pgwarden.wire;
 public final class ProtocolViolationException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean unsupportedVersion;
+
     public ProtocolViolationException(String message) {
+        this(message, false);
+    }
+
+    private ProtocolViolationException(String message, boolean unsupportedVersion) {
         super(message, null, false, false);
+        this.unsupportedVersion = unsupportedVersion;
+    }
+
+    /** A protocol version the gateway does not speak: PostgreSQL answers these with 0A000, not 08P01. */
+    public static ProtocolViolationException unsupportedVersion(String message) {
+        return new ProtocolViolationException(message, true);
+    }
+
+    public boolean unsupportedVersion() {
+        return unsupportedVersion;
     }
 }

@@ -26,7 +26,15 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        StartupPacket packet = decode(in);
+        StartupPacket packet;
+        try {
+            packet = decode(in);
+        } catch (ProtocolViolationException e) {
+            // Drop what is left, as MessageFrameDecoder does: otherwise the same bytes are
+            // decoded again when the channel closes and the violation is raised twice.
+            in.skipBytes(in.readableBytes());
+            throw e;
+        }
         if (packet != null) {
             out.add(packet);
         }
@@ -83,7 +91,7 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
         int major = code >>> 16;
         int minor = code & 0xFFFF;
         if (major != 3) {
-            throw new ProtocolViolationException("unsupported frontend protocol " + major + "." + minor
+            throw ProtocolViolationException.unsupportedVersion("unsupported frontend protocol " + major + "." + minor
                     + ": server supports 3.0 to 3.0");
         }
         Map<String, String> parameters = new LinkedHashMap<>();
