@@ -4,6 +4,8 @@ import io.pgwarden.config.ConfigException;
 import io.pgwarden.config.ConfigLoader;
 import io.pgwarden.config.LoadedConfig;
 import io.pgwarden.config.UnenforcedSettings;
+import io.pgwarden.server.Gateway;
+import io.pgwarden.server.GatewayStartException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -27,12 +29,16 @@ final class CheckConfigCommand implements Callable<Integer> {
                 unenforced.forEach(u -> System.err.println("  " + u));
                 return 1;
             }
+            Gateway.checkPlugins(loaded);
             System.out.println(config + ": ok (" + loaded.config().upstreams().size() + " upstream(s), "
                     + loaded.config().authenticators().size() + " authenticator(s), "
                     + loaded.config().policies().size() + " polic" + (loaded.config().policies().size() == 1 ? "y" : "ies") + ")");
             return 0;
         } catch (ConfigException e) {
             e.problems().forEach(System.err::println);
+            return 1;
+        } catch (GatewayStartException e) {
+            System.err.println(config + ": " + e.getMessage());
             return 1;
         }
     }

@@ -103,7 +103,8 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** Builds one authenticator per {@code authenticators[]} entry, in order. */
-    public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock) throws PluginLoadException {
+    public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
+            throws PluginLoadException {
         Map<String, AuthenticatorFactory> byType = new LinkedHashMap<>();
         for (AuthenticatorFactory f : manager.getExtensions(AuthenticatorFactory.class)) {
             AuthenticatorFactory previous = byType.putIfAbsent(f.type(), f);
@@ -121,12 +122,13 @@ public final class PluginHost implements AutoCloseable {
                 AuthenticatorFactory factory = byType.get(type);
                 if (factory == null) {
                     throw new PluginLoadException(at + ".type: no plugin provides authenticator type \"" + type
-                            + "\" (available: " + String.join(", ", new TreeSet<>(byType.keySet())) + "; plugins.dir is "
+                            + "\" (" + (byType.isEmpty() ? "no authenticator plugins are loaded"
+                            : "available: " + String.join(", ", new TreeSet<>(byType.keySet()))) + "; plugins.dir is "
                             + directory + ")");
                 }
                 try {
                     built.add(new AuthenticatorChain.Named(at + " (" + type + ")",
-                            factory.create(new PluginConfig(at, entries.get(i)), new PluginContext(at, clock))));
+                            factory.create(new PluginConfig(at, entries.get(i)), new PluginContext(at, clock, baseDirectory))));
                 } catch (PluginConfigException e) {
                     throw new PluginLoadException(e.getMessage());
                 }

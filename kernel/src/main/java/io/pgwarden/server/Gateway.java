@@ -53,6 +53,12 @@ public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
     /** Where the launcher says the distribution lives; its plugins/ folder is the default plugins.dir. */
     public static final String HOME_PROPERTY = "pgwarden.home";
+    /**
+     * Connections beyond limits.max_connections that are still accepted, to be told 53300
+     * after their TLS handshake (before it a TLS client could not read the error); past
+     * this allowance they are closed at once.
+     */
+    private static final int OVER_LIMIT_ALLOWANCE = 64;
 
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
@@ -96,7 +102,7 @@ public final class Gateway implements AutoCloseable {
         ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
         try {
             plugins = PluginHost.start(pluginDir);
-            authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC());
+            authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
             UpstreamConnector connector = new UpstreamConnector(transport.socketChannel(), loaded, passwords);
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
@@ -116,9 +122,10 @@ public final class Gateway implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            if (clients.size() >= config.limits().maxConnections()) {
-                                ch.writeAndFlush(ClientError.tooManyConnections().encode(ch.alloc()))
-                                        .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                            int open = clients.size();
+                            if (open >= config.limits().maxConnections() + OVER_LIMIT_ALLOWANCE) {
+                                // A flood: no resources for a polite refusal.
+                                ch.close();
                                 return;
                             }
                             clients.add(ch);
@@ -127,7 +134,8 @@ public final class Gateway implements AutoCloseable {
                                 ch.pipeline().addLast("direct-tls", new OptionalSslHandler(tls.context()));
                             }
                             ch.pipeline().addLast("startup", new StartupPacketDecoder());
-                            ch.pipeline().addLast("session", new FrontendSession(services));
+                            ch.pipeline().addLast("session",
+                                    new FrontendSession(services, open >= config.limits().maxConnections()));
                         }
                     })
                     .bind(config.listen().host(), config.listen().port())
@@ -140,10 +148,26 @@ public final class Gateway implements AutoCloseable {
         } catch (PluginLoadException | UpstreamException e) {
             cleanUp(plugins, authenticators, boss, workers, blocking);
             throw new GatewayStartException(e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Netty rethrows a bind failure (java.net.BindException, a checked exception) unchecked.
             cleanUp(plugins, authenticators, boss, workers, blocking);
             throw new GatewayStartException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
                     + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What {@code check-config} adds to the file's own validation: loads the plugins and
+     * builds every configured plugin instance, so that a bad key digest or an unknown
+     * authenticator type fails the check as it would fail {@code run}; then releases them.
+     */
+    public static void checkPlugins(LoadedConfig loaded) throws GatewayStartException {
+        try (PluginHost plugins = PluginHost.start(pluginDirectory(loaded));
+             AuthenticatorChain chain = plugins.authenticators(loaded.config().authenticators(), Clock.systemUTC(),
+                     loaded.baseDir())) {
+            LOG.debug("check-config: {} authenticator(s) built", chain);
+        } catch (PluginLoadException e) {
+            throw new GatewayStartException(e.getMessage(), e);
         }
     }
 

@@ -17,10 +17,13 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The network transport: io_uring or epoll where the kernel and native library allow, else Java NIO. */
 record Transport(IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannel,
                  Class<? extends SocketChannel> socketChannel, String name) {
+    private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
 
     static Transport epoll() {
         return new Transport(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, "epoll");
@@ -34,14 +37,33 @@ record Transport(IoHandlerFactory ioHandlerFactory, Class<? extends ServerChanne
         return new Transport(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class, "nio");
     }
 
-    /** @param preference auto, io_uring, epoll or nio */
+    /**
+     * @param preference auto (epoll, else io_uring, else NIO), io_uring, epoll or nio; a
+     *                   transport that is not available here falls back as auto does, with a warning
+     */
     static Transport select(String preference) {
-        return switch (preference.toLowerCase(Locale.ROOT)) {
-            case "io_uring" -> IoUring.isAvailable() ? ioUring() : nio();
-            case "epoll" -> Epoll.isAvailable() ? epoll() : nio();
-            case "nio" -> nio();
-            default -> Epoll.isAvailable() ? epoll() : IoUring.isAvailable() ? ioUring() : nio();
-        };
+        String wanted = preference.toLowerCase(Locale.ROOT);
+        switch (wanted) {
+            case "io_uring" -> {
+                if (IoUring.isAvailable()) {
+                    return ioUring();
+                }
+                LOG.warn("io_uring transport unavailable ({}); falling back", IoUring.unavailabilityCause().toString());
+            }
+            case "epoll" -> {
+                if (Epoll.isAvailable()) {
+                    return epoll();
+                }
+                LOG.warn("epoll transport unavailable ({}); falling back", Epoll.unavailabilityCause().toString());
+            }
+            case "nio" -> {
+                return nio();
+            }
+            case "auto" -> {
+            }
+            default -> LOG.warn("unknown transport \"{}\" (pgwarden.transport); using auto", preference);
+        }
+        return Epoll.isAvailable() ? epoll() : IoUring.isAvailable() ? ioUring() : nio();
     }
 
     EventLoopGroup newGroup(int threads) {

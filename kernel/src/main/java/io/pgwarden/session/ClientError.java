@@ -36,10 +36,6 @@ public record ClientError(String severity, String sqlState, String message, Stri
                 null, "Connect with sslmode=require (or verify-full with the gateway's certificate).");
     }
 
-    public static ClientError gssEncryptionNotSupported() {
-        return new ClientError(FATAL, "08P01", "GSSAPI encryption is not supported", null, null);
-    }
-
     public static ClientError noUserName() {
         return new ClientError(FATAL, "28000", "no PostgreSQL user name specified in startup packet", null, null);
     }

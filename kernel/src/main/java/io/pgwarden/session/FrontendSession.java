@@ -57,6 +57,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     enum State { STARTUP, AWAIT_PASSWORD, AUTHENTICATING, CONNECTING, READY, CLOSED }
 
     private final SessionServices services;
+    private final boolean overConnectionLimit;
     private final String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
     private State state = State.STARTUP;
     private ChannelHandlerContext ctx;
@@ -92,8 +93,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** The client sent Terminate; the upstream ends the connection once it has answered what came before. */
     private boolean clientTerminated;
 
-    public FrontendSession(SessionServices services) {
+    /**
+     * @param overConnectionLimit the gateway is full: refuse with 53300 once the client can
+     *                            read an error (after TLS, at its startup message)
+     */
+    public FrontendSession(SessionServices services, boolean overConnectionLimit) {
         this.services = services;
+        this.overConnectionLimit = overConnectionLimit;
     }
 
     public String id() {
@@ -150,6 +156,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         releaseEarlyFrames();
         if (registered) {
             services.registry().remove(upstreamKey.processId(), secretKey, this);
+        }
+        if (upstreamChannel != null && upstreamChannel.isActive() && !clientTerminated
+                && (pendingRequests > 0 || unsyncedWork) && upstreamKey != null) {
+            // Closing the socket alone leaves a running statement to finish (PostgreSQL notices
+            // a vanished client only when it next writes); cancel it, as a client would.
+            services.upstreams().cancel(upstreamChannel.eventLoop(), upstream, upstreamKey.processId(), upstreamKey.secretKey());
         }
         if (upstreamChannel != null && upstreamChannel.isActive()) {
             // After the client's own Terminate (already relayed) a second one would only meet a closed socket.
@@ -290,11 +302,19 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void startupMessage(StartupPacket.StartupMessage message) {
         startupParameters = message.parameters();
         user = startupParameters.get("user");
+        if (overConnectionLimit) {
+            LOG.warn("session {}: refused {}: limits.max_connections ({}) reached", id, clientAddress,
+                    services.config().limits().maxConnections());
+            fatal(ClientError.tooManyConnections());
+            return;
+        }
         if (StartupParameters.isReplication(startupParameters)) {
+            LOG.info("session {}: refused a replication connection from {}", id, clientAddress);
             fatal(ClientError.replicationNotSupported());
             return;
         }
         if (user == null || user.isEmpty()) {
+            LOG.info("session {}: refused a startup packet without a user name from {}", id, clientAddress);
             fatal(ClientError.noUserName());
             return;
         }

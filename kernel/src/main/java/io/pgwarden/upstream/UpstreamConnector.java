@@ -30,13 +30,14 @@ public final class UpstreamConnector {
             throws UpstreamException {
         this.channelType = channelType;
         this.passwords = Map.copyOf(passwords);
-        for (Upstream u : loaded.config().upstreams()) {
+        for (int i = 0; i < loaded.config().upstreams().size(); i++) {
+            Upstream u = loaded.config().upstreams().get(i);
             if (u.tls() != UpstreamTlsMode.DISABLE) {
                 try {
                     tlsByUpstream.put(u.name(), UpstreamTls.context(u.tls(),
                             u.tlsRootCert() == null ? null : loaded.resolve(u.tlsRootCert())));
                 } catch (SSLException | IllegalArgumentException e) {
-                    throw new UpstreamException("upstreams." + u.name() + ".tls_root_cert: cannot be used: " + e.getMessage(), e);
+                    throw new UpstreamException("upstreams[" + i + "].tls_root_cert: cannot be used: " + e.getMessage(), e);
                 }
             }
         }

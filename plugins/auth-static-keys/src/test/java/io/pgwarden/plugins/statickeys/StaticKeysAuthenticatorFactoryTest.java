@@ -18,7 +18,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class StaticKeysAuthenticatorFactoryTest {
-    private static final PluginContext CONTEXT = new PluginContext("authenticators[0]", Clock.systemUTC());
+    private static final PluginContext CONTEXT = new PluginContext("authenticators[0]", Clock.systemUTC(), java.nio.file.Path.of("."));
 
     static String sha256Hex(String key) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
