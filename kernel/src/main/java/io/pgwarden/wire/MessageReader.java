@@ -112,11 +112,19 @@ public final class MessageReader {
         }
     }
 
-    /** Reads a NUL-terminated UTF-8 string, advancing the reader index past the NUL. */
     static String cString(ByteBuf body) {
+        return cString(body, "invalid string in message: missing terminator");
+    }
+
+    /**
+     * Reads a NUL-terminated UTF-8 string, advancing the reader index past the NUL.
+     *
+     * @param missingTerminator the client-facing message when there is no NUL
+     */
+    static String cString(ByteBuf body, String missingTerminator) {
         int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
         if (end < 0) {
-            throw new ProtocolViolationException("invalid string in message: missing terminator");
+            throw new ProtocolViolationException(missingTerminator);
         }
         String s = body.toString(body.readerIndex(), end - body.readerIndex(), StandardCharsets.UTF_8);
         body.readerIndex(end + 1);

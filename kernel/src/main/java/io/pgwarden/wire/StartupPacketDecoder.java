@@ -20,6 +20,9 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
     static final int GSSENC_REQUEST_CODE = 80877104;
     static final int CANCEL_REQUEST_CODE = 80877102;
 
+    /** PostgreSQL's own wording (ProcessStartupPacket in src/backend/postmaster/postmaster.c). */
+    private static final String LAYOUT_ERROR = "invalid startup packet layout: expected terminator as last byte";
+
     public StartupPacketDecoder() {
         setSingleDecode(true);
     }
@@ -96,15 +99,15 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
         }
         Map<String, String> parameters = new LinkedHashMap<>();
         while (true) {
-            String name = MessageReader.cString(body);
+            String name = MessageReader.cString(body, LAYOUT_ERROR);
             if (name.isEmpty()) {
                 break;
             }
-            String value = MessageReader.cString(body);
+            String value = MessageReader.cString(body, LAYOUT_ERROR);
             parameters.put(name, value);
         }
         if (body.isReadable()) {
-            throw new ProtocolViolationException("invalid startup packet layout: expected terminator as last byte");
+            throw new ProtocolViolationException(LAYOUT_ERROR);
         }
         return new StartupPacket.StartupMessage(major, minor, parameters);
     }
