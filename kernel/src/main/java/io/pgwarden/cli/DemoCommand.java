@@ -88,9 +88,13 @@ final class DemoCommand implements Callable<Integer> {
             Gateway started = gateway;
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
                 System.out.println("\npgwarden demo: stopping the gateway and PostgreSQL, removing " + dir);
-                started.shutdown(java.time.Duration.ofSeconds(2));
-                pg.close();
-                deleteQuietly(dir);
+                // Whatever the gateway's shutdown does, the server and the folder must go.
+                try {
+                    started.shutdown(java.time.Duration.ofSeconds(2));
+                } finally {
+                    pg.close();
+                    deleteQuietly(dir);
+                }
             }));
             Thread.currentThread().join();
             return 0;

@@ -102,7 +102,7 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     /** The newest PostgreSQL under /usr/lib/postgresql, or PGWARDEN_PG_BIN when set. */
-    static Path findBinDir() throws IOException {
+    public static Path findBinDir() throws IOException {
         String override = System.getenv("PGWARDEN_PG_BIN");
         if (override != null && !override.isBlank()) {
             return Path.of(override);
