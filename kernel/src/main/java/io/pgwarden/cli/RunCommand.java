@@ -1,30 +1,24 @@
 package io.pgwarden.cli;
 
-import io.pgwarden.config.ConfigException;
-import io.pgwarden.config.ConfigLoader;
 import io.pgwarden.config.LoadedConfig;
 import io.pgwarden.server.Gateway;
 import io.pgwarden.server.GatewayStartException;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 @Command(name = "run", description = "Run the gateway in the foreground, logging to standard output. "
         + "SIGTERM or Ctrl-C stops accepting, lets sessions finish within limits.shutdown_grace, then ends the rest.")
 final class RunCommand implements Callable<Integer> {
 
-    @Option(names = "--config", required = true, paramLabel = "FILE", description = "The configuration file (YAML).")
-    Path config;
+    @Mixin
+    ConfigFileOption config;
 
     @Override
     public Integer call() throws InterruptedException {
-        LoadedConfig loaded;
-        try {
-            loaded = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            e.problems().forEach(System.err::println);
+        LoadedConfig loaded = config.loadOrReport();
+        if (loaded == null) {
             return 1;
         }
         Gateway gateway;

@@ -130,7 +130,7 @@ class ClientTlsTest {
             try (Connection c = gateway.connect(Map.of("sslmode", "require")); Statement s = c.createStatement()) {
                 var cancel = java.util.concurrent.CompletableFuture.runAsync(() -> {
                     try {
-                        awaitActiveUpstreamQuery("pg_sleep(31)");
+                        TestPostgres.awaitActiveQuery(pg, "pg_sleep(31)");
                         s.cancel();
                     } catch (Exception e) {
                         throw new RuntimeException(e);
@@ -353,26 +353,6 @@ class ClientTlsTest {
                     .isInstanceOf(PSQLException.class)
                     .hasMessageContaining("The server does not support SSL");
         }
-    }
-
-    /** Polls the upstream itself until a query containing {@code text} is running. */
-    static void awaitActiveUpstreamQuery(String text) throws Exception {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-        try (Connection direct = java.sql.DriverManager.getConnection(pg.jdbcUrl(TestPostgres.DATABASE), pg.superuser(), pg.password());
-             var ps = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity "
-                     + "WHERE state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()")) {
-            ps.setString(1, "%" + text + "%");
-            while (System.nanoTime() < deadline) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getInt(1) > 0) {
-                        return;
-                    }
-                }
-                Thread.sleep(50);
-            }
-        }
-        throw new AssertionError("no active query like " + text + " appeared upstream");
     }
 
     // ---- raw protocol helpers ------------------------------------------------------------

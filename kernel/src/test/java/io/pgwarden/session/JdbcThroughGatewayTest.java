@@ -142,7 +142,7 @@ class JdbcThroughGatewayTest {
         try (Connection c = gateway.connect(); Statement s = c.createStatement()) {
             CompletableFuture<Void> cancel = CompletableFuture.runAsync(() -> {
                 try {
-                    awaitActiveQuery("pg_sleep(30)");
+                    TestPostgres.awaitActiveQuery(pg, "pg_sleep(30)");
                     s.cancel();
                 } catch (Exception e) {
                     throw new RuntimeException(e);
@@ -157,26 +157,6 @@ class JdbcThroughGatewayTest {
                 assertThat(rs.next()).isTrue();
             }
         }
-    }
-
-    /** Polls the server directly until a query containing {@code text} is running. */
-    static void awaitActiveQuery(String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        try (Connection direct = java.sql.DriverManager.getConnection(pg.jdbcUrl(TestPostgres.DATABASE), pg.superuser(), pg.password());
-             PreparedStatement ps = direct.prepareStatement(
-                     "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()")) {
-            ps.setString(1, "%" + text + "%");
-            while (System.nanoTime() < deadline) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getInt(1) > 0) {
-                        return;
-                    }
-                }
-                Thread.sleep(20);
-            }
-        }
-        throw new AssertionError("no active query like " + text + " appeared");
     }
 
     @Test

@@ -247,7 +247,7 @@ class PsqlThroughGatewayTest {
             }
         });
         try {
-            awaitActiveUpstreamQuery(upstream, applicationName);
+            TestPostgres.awaitActiveQuery(upstream, "pg_sleep(60)");
             Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).inheritIO().start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(kill.exitValue()).isZero();
@@ -260,25 +260,5 @@ class PsqlThroughGatewayTest {
         } finally {
             p.destroyForcibly();
         }
-    }
-
-    /** Polls pg_stat_activity on the upstream itself until the session named {@code applicationName} runs pg_sleep. */
-    private static void awaitActiveUpstreamQuery(LocalPostgres upstream, String applicationName) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        try (Connection direct = DriverManager.getConnection(upstream.jdbcUrl(TestPostgres.DATABASE), upstream.superuser(), upstream.password());
-             PreparedStatement ps = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity "
-                     + "WHERE application_name = ? AND state = 'active' AND query LIKE '%pg_sleep(60)%'")) {
-            ps.setString(1, applicationName);
-            while (System.nanoTime() < deadline) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getInt(1) == 1) {
-                        return;
-                    }
-                }
-                Thread.sleep(50);
-            }
-        }
-        throw new AssertionError("psql's pg_sleep(60) never showed up in the upstream's pg_stat_activity");
     }
 }

@@ -25,6 +25,30 @@ public final class TestPostgres {
     private TestPostgres() {
     }
 
+    /**
+     * Polls pg_stat_activity on the server itself until a statement containing
+     * {@code queryFragment} is running, so a test can act on a query in flight (cancel it,
+     * kill its backend) without guessing with sleeps.
+     */
+    public static void awaitActiveQuery(LocalPostgres pg, String queryFragment) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        try (java.sql.Connection direct = java.sql.DriverManager.getConnection(pg.jdbcUrl(DATABASE), pg.superuser(), pg.password());
+             java.sql.PreparedStatement ps = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity "
+                     + "WHERE state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()")) {
+            ps.setString(1, "%" + queryFragment + "%");
+            while (System.nanoTime() < deadline) {
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                Thread.sleep(20);
+            }
+        }
+        throw new AssertionError("no statement containing " + queryFragment + " became active upstream within 30s");
+    }
+
     public static synchronized LocalPostgres shared() {
         if (shared == null) {
             shared = startPrivate(Map.of());
