@@ -87,6 +87,10 @@ final class ConfigValidator {
                 problem(at + ".port", "must be the upstream's real port");
             }
             existingFile(at + ".tls_root_cert", u.tlsRootCert());
+            if (u.host().startsWith("/") && (u.tls() == GatewayConfig.UpstreamTlsMode.REQUIRE
+                    || u.tls() == GatewayConfig.UpstreamTlsMode.VERIFY_FULL)) {
+                problem(at + ".tls", "a Unix-domain socket (host " + u.host() + ") carries no TLS; use disable or prefer");
+            }
             credential(at + ".credential", u.credential());
             if (u.jit().enabled() && u.jit().grantRoles().isEmpty()) {
                 problem(at + ".jit.grant_roles", "name at least one role for the session's role to be granted");

@@ -159,6 +159,11 @@ public final class LocalPostgres implements AutoCloseable {
         return password;
     }
 
+    /** The folder holding the server's Unix-domain socket ({@code .s.PGSQL.<port>}). */
+    public Path socketDirectory() {
+        return dir;
+    }
+
     public Path serverLog() {
         return dir.resolve("server.log");
     }

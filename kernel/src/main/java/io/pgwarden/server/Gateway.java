@@ -103,7 +103,7 @@ public final class Gateway implements AutoCloseable {
         try {
             plugins = PluginHost.start(pluginDir);
             authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
-            UpstreamConnector connector = new UpstreamConnector(transport.socketChannel(), loaded, passwords);
+            UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),

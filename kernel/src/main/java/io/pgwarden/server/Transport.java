@@ -9,7 +9,12 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
+import io.pgwarden.upstream.UpstreamChannels;
+import java.net.UnixDomainSocketAddress;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
@@ -22,19 +27,22 @@ import org.slf4j.LoggerFactory;
 
 /** The network transport: io_uring or epoll where the kernel and native library allow, else Java NIO. */
 record Transport(IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannel,
-                 Class<? extends SocketChannel> socketChannel, String name) {
+                 UpstreamChannels upstreamChannels, String name) {
     private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
 
     static Transport epoll() {
-        return new Transport(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, "epoll");
+        return new Transport(EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
+                new UpstreamChannels(EpollSocketChannel.class, EpollDomainSocketChannel.class, DomainSocketAddress::new), "epoll");
     }
 
     static Transport ioUring() {
-        return new Transport(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, IoUringSocketChannel.class, "io_uring");
+        return new Transport(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class,
+                new UpstreamChannels(IoUringSocketChannel.class, IoUringDomainSocketChannel.class, DomainSocketAddress::new), "io_uring");
     }
 
     static Transport nio() {
-        return new Transport(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class, "nio");
+        return new Transport(NioIoHandler.newFactory(), NioServerSocketChannel.class,
+                new UpstreamChannels(NioSocketChannel.class, NioDomainSocketChannel.class, UnixDomainSocketAddress::of), "nio");
     }
 
     /**

@@ -12,6 +12,7 @@ import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.config.GatewayConfig.UpstreamTlsMode;
 import io.pgwarden.config.LoadedConfig;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.HashMap;
 import java.util.Map;
 import javax.net.ssl.SSLException;
@@ -22,13 +23,13 @@ import javax.net.ssl.SSLException;
  * between them needs no hand-off (Netty's HexDumpProxy pattern).
  */
 public final class UpstreamConnector {
-    private final Class<? extends Channel> channelType;
+    private final UpstreamChannels channels;
     private final Map<String, SslContext> tlsByUpstream = new HashMap<>();
     private final Map<String, String> passwords;
 
-    public UpstreamConnector(Class<? extends Channel> channelType, LoadedConfig loaded, Map<String, String> passwords)
+    public UpstreamConnector(UpstreamChannels channels, LoadedConfig loaded, Map<String, String> passwords)
             throws UpstreamException {
-        this.channelType = channelType;
+        this.channels = channels;
         this.passwords = Map.copyOf(passwords);
         for (int i = 0; i < loaded.config().upstreams().size(); i++) {
             Upstream u = loaded.config().upstreams().get(i);
@@ -55,16 +56,11 @@ public final class UpstreamConnector {
         startup.put("user", upstream.credential().user());
         startup.put("database", upstream.database());
         parameters.forEach(startup::putIfAbsent);
-        UpstreamHandshakeHandler handshake = new UpstreamHandshakeHandler(upstream, tlsByUpstream.get(upstream.name()),
+        // As libpq: no SSLRequest over a Unix socket, where PostgreSQL never offers TLS.
+        SslContext tls = isUnixSocket(upstream) ? null : tlsByUpstream.get(upstream.name());
+        UpstreamHandshakeHandler handshake = new UpstreamHandshakeHandler(upstream, tls,
                 startup, new UpstreamAuthExchange(upstream.credential().user(), passwords.get(upstream.name())), promise);
-        Bootstrap bootstrap = new Bootstrap()
-                .group(loop)
-                .channel(channelType)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, upstream.connectTimeout().toMillis()))
-                .handler(handshake);
-        bootstrap.connect(new InetSocketAddress(upstream.host(), upstream.port())).addListener((ChannelFutureListener) f -> {
+        bootstrap(loop, upstream).handler(handshake).connect(address(upstream)).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 promise.tryFailure(new UpstreamException("cannot reach upstream " + upstream.name() + " at "
                         + upstream.host() + ":" + upstream.port() + ": " + f.cause().getMessage(), f.cause()));
@@ -82,14 +78,34 @@ public final class UpstreamConnector {
         return promise;
     }
 
+    /** A host that is a folder names a Unix domain socket in it, as libpq reads it. */
+    public static boolean isUnixSocket(Upstream upstream) {
+        return upstream.host().startsWith("/");
+    }
+
+    private SocketAddress address(Upstream upstream) {
+        return isUnixSocket(upstream)
+                ? channels.unixAddress().apply(upstream.host() + "/.s.PGSQL." + upstream.port())
+                : new InetSocketAddress(upstream.host(), upstream.port());
+    }
+
+    private Bootstrap bootstrap(EventLoop loop, Upstream upstream) {
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, upstream.connectTimeout().toMillis()));
+        if (isUnixSocket(upstream)) {
+            return bootstrap.channel(channels.unix());
+        }
+        return bootstrap.channel(channels.tcp())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true);
+    }
+
     /** Sends a CancelRequest with the upstream's real key; fire-and-forget, as in PostgreSQL. */
     public void cancel(EventLoop loop, Upstream upstream, int processId, int secretKey) {
-        new Bootstrap()
-                .group(loop)
-                .channel(channelType)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, upstream.connectTimeout().toMillis()))
+        bootstrap(loop, upstream)
                 .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
-                .connect(new InetSocketAddress(upstream.host(), upstream.port()))
+                .connect(address(upstream))
                 .addListener((ChannelFutureListener) f -> {
                     if (f.isSuccess()) {
                         f.channel().writeAndFlush(io.pgwarden.wire.FrontendMessages.cancelRequest(f.channel().alloc(), processId, secretKey))

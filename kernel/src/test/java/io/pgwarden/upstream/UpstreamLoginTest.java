@@ -54,6 +54,20 @@ class UpstreamLoginTest {
     }
 
     @Test
+    void overTheServersUnixSocketWhenTheHostIsAFolder() throws Exception {
+        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg).upstreamTls("prefer", ""))
+                .replace("    host: 127.0.0.1\n", "    host: " + pg.socketDirectory() + "\n");
+        assertThat(yaml).contains("host: " + pg.socketDirectory());
+        try (TestGateway gateway = TestGateway.start(yaml, pg.password());
+             Connection c = gateway.connect(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT inet_server_addr() IS NULL, current_user")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getBoolean(1)).as("the session is on a Unix socket, where inet_server_addr() is null").isTrue();
+            assertThat(rs.getString(2)).isEqualTo(pg.superuser());
+        }
+    }
+
+    @Test
     void md5() throws Exception {
         try (TestGateway gateway = gatewayLoggingInAs(TestPostgres.MD5_USER, TestPostgres.ROLE_PASSWORD)) {
             assertUpstreamRole(gateway, TestPostgres.MD5_USER);
