@@ -34,27 +34,32 @@ public final class TestGateway implements AutoCloseable {
     }
 
     /** Everything a test may vary; the rest is a working default. */
-    public record Settings(String tlsMode, String upstreamTls, String upstreamUser, String upstreamPassword,
-                           String limits, String extraUpstreamKeys) {
+    public record Settings(String tlsMode, String upstreamHost, String upstreamTls, String upstreamUser,
+                           String upstreamPassword, String limits, String extraUpstreamKeys) {
         public static Settings defaults(LocalPostgres pg) {
-            return new Settings("disable", "disable", pg.superuser(), pg.password(), "", "");
+            return new Settings("disable", pg.host(), "disable", pg.superuser(), pg.password(), "", "");
         }
 
         public Settings tls(String mode) {
-            return new Settings(mode, upstreamTls, upstreamUser, upstreamPassword, limits, extraUpstreamKeys);
+            return new Settings(mode, upstreamHost, upstreamTls, upstreamUser, upstreamPassword, limits, extraUpstreamKeys);
         }
 
         public Settings upstreamTls(String mode, String extraKeys) {
-            return new Settings(tlsMode, mode, upstreamUser, upstreamPassword, limits, extraKeys);
+            return new Settings(tlsMode, upstreamHost, mode, upstreamUser, upstreamPassword, limits, extraKeys);
         }
 
         public Settings upstreamLogin(String user, String password) {
-            return new Settings(tlsMode, upstreamTls, user, password, limits, extraUpstreamKeys);
+            return new Settings(tlsMode, upstreamHost, upstreamTls, user, password, limits, extraUpstreamKeys);
         }
 
         /** YAML mapping body for limits, e.g. {@code "idle_timeout: 1s, max_message_size: 16KiB"}. */
         public Settings limits(String yaml) {
-            return new Settings(tlsMode, upstreamTls, upstreamUser, upstreamPassword, yaml, extraUpstreamKeys);
+            return new Settings(tlsMode, upstreamHost, upstreamTls, upstreamUser, upstreamPassword, yaml, extraUpstreamKeys);
+        }
+
+        /** The upstream's host as the gateway should name it: a name, an address or a socket folder. */
+        public Settings upstreamHost(String host) {
+            return new Settings(tlsMode, host, upstreamTls, upstreamUser, upstreamPassword, limits, extraUpstreamKeys);
         }
     }
 
@@ -85,7 +90,7 @@ public final class TestGateway implements AutoCloseable {
                 plugins: { dir: "%s" }
                 upstreams:
                   - name: app
-                    host: 127.0.0.1
+                    host: %s
                     port: %d
                     database: %s
                     tls: %s
@@ -101,7 +106,7 @@ public final class TestGateway implements AutoCloseable {
                     match: { groups: [testers] }
                     upstream: app
                 limits: { %s }
-                """.formatted(s.tlsMode(), PLUGINS, pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
+                """.formatted(s.tlsMode(), PLUGINS, s.upstreamHost(), pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
                 s.extraUpstreamKeys().isEmpty() ? "" : "    " + s.extraUpstreamKeys(),
                 AGENT, sha256Hex(AGENT_KEY), sha256Hex("outsider-key"), s.limits());
     }

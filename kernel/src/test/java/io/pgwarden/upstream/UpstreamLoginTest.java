@@ -55,10 +55,8 @@ class UpstreamLoginTest {
 
     @Test
     void overTheServersUnixSocketWhenTheHostIsAFolder() throws Exception {
-        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg).upstreamTls("prefer", ""))
-                .replace("    host: 127.0.0.1\n", "    host: " + pg.socketDirectory() + "\n");
-        assertThat(yaml).contains("host: " + pg.socketDirectory());
-        try (TestGateway gateway = TestGateway.start(yaml, pg.password());
+        try (TestGateway gateway = TestGateway.start(pg, TestGateway.Settings.defaults(pg).upstreamTls("prefer", "")
+                .upstreamHost(pg.socketDirectory().toString()));
              Connection c = gateway.connect(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT inet_server_addr() IS NULL, current_user")) {
             assertThat(rs.next()).isTrue();

@@ -108,11 +108,7 @@ class UpstreamTlsTest {
 
     /** Points the upstream mapping at {@code host} instead of 127.0.0.1 (the certificate names localhost). */
     private static TestGateway gatewayWithHost(LocalPostgres upstream, String host, String tlsMode, String extraKeys) {
-        TestGateway.Settings s = TestGateway.Settings.defaults(upstream).upstreamTls(tlsMode, extraKeys);
-        String yaml = TestGateway.yaml(upstream, s);
-        String defaultHost = "    host: 127.0.0.1\n";
-        assertThat(yaml).contains(defaultHost);
-        return TestGateway.start(yaml.replace(defaultHost, "    host: " + host + "\n"), upstream.password());
+        return TestGateway.start(upstream, TestGateway.Settings.defaults(upstream).upstreamTls(tlsMode, extraKeys).upstreamHost(host));
     }
 
     @Test
