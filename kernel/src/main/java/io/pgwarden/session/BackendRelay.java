@@ -23,8 +23,7 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
 
     private final FrontendSession session;
     private final Channel client;
-    /** PostgreSQL's own messages are at most 1 GiB; the scanner only needs a bound. */
-    private final MessageBoundaryScanner scanner = new MessageBoundaryScanner(Long.MAX_VALUE, this::messageStarts);
+    private final MessageBoundaryScanner scanner = new MessageBoundaryScanner(this::messageStarts);
     private boolean flushClient;
 
     BackendRelay(FrontendSession session, Channel client) {

@@ -22,11 +22,9 @@ import io.pgwarden.tls.ServerTls;
 import io.pgwarden.upstream.UpstreamConnection;
 import io.pgwarden.wire.BackendMessages;
 import io.pgwarden.wire.FrontendMessages;
-import io.pgwarden.wire.MessageBoundaryScanner;
 import io.pgwarden.wire.MessageFrameDecoder;
 import io.pgwarden.wire.MessageReader;
 import io.pgwarden.wire.MessageReader.BackendKey;
-import io.pgwarden.wire.MessageTooLargeException;
 import io.pgwarden.wire.ProtocolViolationException;
 import io.pgwarden.wire.StartupPacket;
 import io.pgwarden.wire.StartupPacketDecoder;
@@ -58,9 +56,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     enum State { STARTUP, AWAIT_PASSWORD, AUTHENTICATING, CONNECTING, READY, CLOSED }
 
-    /** Frames the client's messages from its startup message until the session is ready. */
-    private static final String LOGIN_FRAME_DECODER = "login-frames";
-
     private final SessionServices services;
     private final boolean overConnectionLimit;
     private final String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
@@ -78,7 +73,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private int secretKey;
     private boolean registered;
     private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
-    private final MessageBoundaryScanner clientMessages;
     private ScheduledFuture<?> startupTimer;
     private ScheduledFuture<?> idleTimer;
     /** Requests (Query, Sync, FunctionCall) sent upstream and not yet answered by ReadyForQuery. */
@@ -106,7 +100,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     public FrontendSession(SessionServices services, boolean overConnectionLimit) {
         this.services = services;
         this.overConnectionLimit = overConnectionLimit;
-        this.clientMessages = new MessageBoundaryScanner(services.config().limits().maxMessageSize(), this::clientMessageStarts);
     }
 
     public String id() {
@@ -206,9 +199,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } catch (ProtocolViolationException e) {
             LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, e.getMessage());
             fatal(violation(e));
-        } catch (MessageTooLargeException e) {
-            LOG.info("session {}: {} sent a message over the size limit", id, clientAddress);
-            fatal(ClientError.messageTooLarge(e.limit()));
         }
     }
 
@@ -356,7 +346,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         // State first: replacing the decoder hands it any bytes already read behind the
         // startup message (a pipelined password), which reach channelRead at once.
         state = State.AWAIT_PASSWORD;
-        ctx.pipeline().replace(StartupPacketDecoder.class, LOGIN_FRAME_DECODER,
+        ctx.pipeline().replace(StartupPacketDecoder.class, "frames",
                 new MessageFrameDecoder((int) services.config().limits().maxMessageSize().longValue()));
     }
 
@@ -458,9 +448,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         while (!earlyFrames.isEmpty()) {
             relay(earlyFrames.poll());
         }
-        // From here the client's reads go upstream as they are, the scanner walking their
-        // message headers; bytes the frame decoder still holds come through channelRead.
-        ctx.pipeline().remove(LOGIN_FRAME_DECODER);
         if (flushUpstream) {
             flushUpstream = false;
             upstreamChannel.flush();
@@ -483,26 +470,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /**
-     * The ready-state data path: each read (or early frame) goes upstream as the same bytes,
-     * after the scanner has shown the session where each message starts.
-     */
-    private void relay(ByteBuf chunk) {
+    /** The ready-state data path: every frame goes upstream as the same bytes. */
+    private void relay(ByteBuf frame) {
         if (clientTerminated) {
-            chunk.release(); // nothing follows a Terminate
+            frame.release(); // nothing follows a Terminate
             return;
         }
-        try {
-            clientMessages.scan(chunk);
-        } catch (RuntimeException e) {
-            chunk.release();
-            throw e;
-        }
-        upstreamChannel.write(chunk, upstreamChannel.voidPromise());
-        flushUpstream = true;
-    }
-
-    private void clientMessageStarts(byte type, ByteBuf whole) {
+        byte type = MessageReader.type(frame);
         switch (type) {
             case FrontendMessages.TERMINATE -> {
                 // Requests pipelined before the Terminate are still answered, as PostgreSQL
@@ -511,6 +485,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 LOG.info("session {}: client {} ended the session", id, clientAddress);
                 clientTerminated = true;
                 ctx.channel().config().setAutoRead(false);
+                upstreamChannel.write(frame, upstreamChannel.voidPromise());
+                flushUpstream = true;
+                return;
             }
             case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> {
                 pendingRequests++;
@@ -521,6 +498,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             default -> {
             }
         }
+        upstreamChannel.write(frame, upstreamChannel.voidPromise());
+        flushUpstream = true;
     }
 
     // ---- called by BackendRelay on the same event loop ------------------------------------

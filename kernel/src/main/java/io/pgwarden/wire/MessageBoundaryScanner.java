@@ -7,8 +7,9 @@ import io.netty.buffer.ByteBuf;
  * byte, then an Int32 length that counts itself) without framing, copying or keeping
  * them: the reads themselves are forwarded as they are, and the scanner only tells its
  * listener where each message starts. A header split across two reads, and a body that
- * runs on into later reads, are carried over. Each header's length is checked before any
- * of its body is accepted, as in {@link MessageFrameDecoder}.
+ * runs on into later reads, are carried over. Used where the gateway needs message types
+ * but not message contents (the upstream's results); where it needs contents (a client's
+ * statements) it frames with {@link MessageFrameDecoder}, which also caps the size.
  */
 public final class MessageBoundaryScanner {
     private static final int HEADER = 5;
@@ -23,16 +24,13 @@ public final class MessageBoundaryScanner {
         void messageStarts(byte type, ByteBuf whole);
     }
 
-    private final long maxMessageSize;
     private final Listener listener;
     /** Body bytes of the current message still to come in later reads. */
     private int remainingBody;
     private final byte[] partialHeader = new byte[HEADER];
     private int partialHeaderLength;
 
-    /** @param maxMessageSize the largest message accepted, type byte included */
-    public MessageBoundaryScanner(long maxMessageSize, Listener listener) {
-        this.maxMessageSize = maxMessageSize;
+    public MessageBoundaryScanner(Listener listener) {
         this.listener = listener;
     }
 
@@ -40,7 +38,6 @@ public final class MessageBoundaryScanner {
      * Walks one read. Indexes of {@code chunk} are not moved.
      *
      * @throws ProtocolViolationException for a length below 4
-     * @throws MessageTooLargeException   for a length over the limit
      */
     public void scan(ByteBuf chunk) {
         int at = chunk.readerIndex();
@@ -73,21 +70,14 @@ public final class MessageBoundaryScanner {
                 bodyStart = at + HEADER;
                 whole = length >= 4 && (long) bodyStart + length - 4 <= end;
             }
-            check(length);
+            if (length < 4) {
+                throw new ProtocolViolationException("invalid message length " + length);
+            }
             listener.messageStarts(type, whole ? chunk.slice(bodyStart - HEADER, HEADER + length - 4) : null);
             int body = length - 4;
             int available = Math.min(body, end - bodyStart);
             at = bodyStart + available;
             remainingBody = body - available;
-        }
-    }
-
-    private void check(int length) {
-        if (length < 4) {
-            throw new ProtocolViolationException("invalid message length " + length);
-        }
-        if ((long) length + 1 > maxMessageSize) {
-            throw new MessageTooLargeException(maxMessageSize);
         }
     }
 
