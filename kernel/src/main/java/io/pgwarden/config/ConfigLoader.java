@@ -1,5 +1,7 @@
 package io.pgwarden.config;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -13,6 +15,8 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.InvalidNullException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
@@ -45,6 +49,9 @@ public final class ConfigLoader {
             // replace the first; FAIL_ON_READING_DUP_TREE_KEY covers trees only, not records.
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            // A null inside a list or mapping (`upstreams: [~]`) is an error with a path, not
+            // a hole the records would trip over.
+            .defaultSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL))
             .addModule(new SimpleModule("pgwarden-config")
                     .addDeserializer(Duration.class, new ScalarDeserializer<>(Durations::parse, "a duration such as 30s, 10m or 1h"))
                     // Every Long in the configuration is a byte size (limits.max_message_size).
@@ -96,6 +103,9 @@ public final class ConfigLoader {
                     .map(Object::toString).collect(Collectors.toCollection(TreeSet::new)).toString();
             return where + ": unknown key" + (known.isEmpty() ? "" : " (known keys: " + known.substring(1, known.length() - 1) + ")");
         }
+        if (e instanceof InvalidNullException) {
+            return where + ": a value is required here (null or ~ is not allowed)";
+        }
         if (e instanceof InvalidFormatException f && f.getTargetType() != null && f.getTargetType().isEnum()) {
             String allowed = Arrays.stream(f.getTargetType().getEnumConstants())
                     .map(c -> c.toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))
@@ -106,7 +116,33 @@ public final class ConfigLoader {
         if (cause instanceof IllegalArgumentException iae) {
             return where + ": " + iae.getMessage();
         }
+        if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+            return where + ": " + expected(m.getTargetType());
+        }
         return where + ": " + simplify(e.getOriginalMessage());
+    }
+
+    /** What the YAML should hold where a value of {@code type} is read, in the operator's terms. */
+    private static String expected(Class<?> type) {
+        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return "a list is expected here";
+        }
+        if (type == String.class || type == java.nio.file.Path.class) {
+            return "a single text value is expected here";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "a whole number is expected here";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false is expected here";
+        }
+        if (type == Duration.class) {
+            return "a duration such as 30s, 10m or 1h is expected here";
+        }
+        if (type == Object.class) {
+            return "a value is expected here";
+        }
+        return "a mapping (key: value pairs) is expected here";
     }
 
     /** Jackson's messages name Java types; an operator needs the YAML meaning. */
@@ -114,18 +150,7 @@ public final class ConfigLoader {
         if (message == null) {
             return "invalid value";
         }
-        if (message.contains("from Array value") || message.contains("START_ARRAY")) {
-            return "a list is not allowed here";
-        }
-        if (message.contains("from Object value") || message.contains("START_OBJECT")) {
-            return "a mapping is not allowed here";
-        }
-        if (message.contains("Cannot coerce") || message.contains("Cannot deserialize value of type")) {
-            int cut = message.indexOf(" (");
-            return "wrong type of value: " + (cut > 0 ? message.substring(0, cut) : message)
-                    .replace("`java.lang.", "`").replace("`java.util.", "`");
-        }
-        return message;
+        return message.replaceAll("`[a-z]+(\\.[a-zA-Z_$0-9]+)+`", "a value").replaceAll("io\\.pgwarden\\.[\\w.$]+", "value");
     }
 
     private static String at(JsonLocation location) {

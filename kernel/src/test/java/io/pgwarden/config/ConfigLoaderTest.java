@@ -43,6 +43,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aNullInsideAListIsAnErrorWithItsPathNotAnInternalException() {
+        // Regression: `upstreams: [~]` and friends reached the operator as
+        // "Cannot construct instance of GatewayConfig, problem: NullPointerException".
+        assertThat(failure("upstreams: [null]\n").problems())
+                .containsExactly("gw.yaml:1: upstreams[0]: a value is required here (null or ~ is not allowed)");
+        assertThat(failure(VALID + "audit: { sinks: [ ~ ] }\n").problems())
+                .singleElement().asString().endsWith("audit.sinks[0]: a value is required here (null or ~ is not allowed)");
+        assertThat(failure(VALID.replace("match: { groups: [agents] }", "match: { groups: [agents, null] }")).problems())
+                .singleElement().asString().contains("policies[0].match.groups[1]: a value is required here");
+    }
+
+    @Test
     void minimalConfigurationLoadsWithDefaults() throws Exception {
         GatewayConfig c = parse(VALID).config();
         assertThat(c.listen().host()).isEqualTo("127.0.0.1");
@@ -220,8 +232,12 @@ class ConfigLoaderTest {
     @Test
     void wrongShapeIsExplainedInYamlTerms() {
         assertThat(failure(VALID.replace("groups: [agents]", "groups: agents")).getMessage())
-                .contains("policies[0].match.groups");
-        assertThat(failure(VALID + "listen: [1, 2]\n").getMessage()).contains("listen").contains("a list is not allowed here");
+                .contains("policies[0].match.groups: a list is expected here");
+        assertThat(failure(VALID + "listen: [1, 2]\n").getMessage()).contains("listen: a mapping (key: value pairs) is expected here");
+        // Regression (found by ConfigLoaderFuzzTest): a scalar where a mapping belongs was
+        // explained with Jackson's Java class names.
+        assertThat(failure(VALID + "listen: hm\n").getMessage()).endsWith("listen: a mapping (key: value pairs) is expected here")
+                .doesNotContain("io.pgwarden", "Creator");
     }
 
     @Test
