@@ -1,5 +1,7 @@
 package io.pgwarden.plugins.oidc;
 
+import com.nimbusds.jose.Algorithm;
+import com.nimbusds.jose.Header;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.KeySourceException;
@@ -9,6 +11,7 @@ import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jwt.EncryptedJWT;
 import com.nimbusds.jwt.JWT;
@@ -78,6 +81,15 @@ final class OidcAuthenticator implements Authenticator {
         }
         if (!looksLikeJws(token)) {
             return reject("malformed: not a JWT (three base64url parts separated by dots)");
+        }
+        try {
+            // Looked at before the whole token is parsed: with a signature part attached, an
+            // alg none token would otherwise pass as merely malformed, hiding the attack.
+            if (Algorithm.NONE.equals(Header.parse(new Base64URL(token.substring(0, token.indexOf('.')))).getAlgorithm())) {
+                return reject("algorithm: unsigned token (alg none) is never accepted");
+            }
+        } catch (ParseException e) {
+            return reject("malformed: the token's header is not valid JSON");
         }
         JWT jwt;
         try {
@@ -194,7 +206,7 @@ final class OidcAuthenticator implements Authenticator {
         if (m.contains("before use time")) {
             return "not yet valid: nbf is in the future (clock_skew " + settings.clockSkew().toSeconds() + "s)";
         }
-        if (m.contains("audience")) {
+        if (m.contains("JWT aud") || m.contains("required aud")) {
             return "audience: the token's aud contains none of " + settings.sortedAudiences();
         }
         if (m.contains("missing required")) {
@@ -202,7 +214,7 @@ final class OidcAuthenticator implements Authenticator {
             required.add("exp");
             return "required claims: the token lacks one of " + required;
         }
-        if (m.contains("iss")) {
+        if (m.startsWith("JWT iss")) {
             return "issuer: iss does not equal " + settings.issuer();
         }
         if (m.contains("xpired")) {
