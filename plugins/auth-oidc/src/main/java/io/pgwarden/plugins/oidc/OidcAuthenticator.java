@@ -7,6 +7,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.jwk.source.RateLimitReachedException;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
@@ -53,7 +54,10 @@ final class OidcAuthenticator implements Authenticator {
     /** A JWKS larger than this is not a key set; nimbus stops reading there. */
     private static final int JWKS_SIZE_LIMIT = 256 * 1024;
     private static final int HTTP_TIMEOUT_MILLIS = 3_000;
-    /** An unknown kid refreshes the JWKS at most once per this interval (nimbus allows two per interval). */
+    /**
+     * An unknown kid refreshes the JWKS, at most twice per this interval (nimbus's rate limit):
+     * a flood of tokens with made-up key ids must not turn the gateway into a load on the IdP.
+     */
     private static final long JWKS_REFRESH_MIN_INTERVAL_MILLIS = 10_000;
     /** How long cached keys keep working while the JWKS endpoint cannot be reached. */
     private static final long OUTAGE_TOLERANCE_MILLIS = 60 * 60 * 1000;
@@ -139,7 +143,11 @@ final class OidcAuthenticator implements Authenticator {
             return reject(claimProblem(e.getMessage()));
         } catch (BadJOSEException e) {
             return reject("unknown key: no key of the issuer's JWKS matches the token's kid and algorithm"
-                    + " (the JWKS was refreshed at most once every " + JWKS_REFRESH_MIN_INTERVAL_MILLIS / 1000 + "s)");
+                    + " (the JWKS was fetched again to look for it)");
+        } catch (RateLimitReachedException e) {
+            return reject("unknown key: no cached key of the issuer matches the token's kid and algorithm, and the JWKS"
+                    + " was refreshed too recently to fetch it again (at most twice every "
+                    + JWKS_REFRESH_MIN_INTERVAL_MILLIS / 1000 + "s)");
         } catch (KeySourceException e) {
             return reject("keys unavailable: the issuer's JWKS could not be fetched and no cached key matches ("
                     + e.getClass().getSimpleName() + ")");
