@@ -23,18 +23,22 @@ final class Discovery {
     /** A discovery document is a few KiB; refuse to buffer more than this. */
     private static final int MAX_DOCUMENT_BYTES = 256 * 1024;
 
-    private final HttpClient http;
     private final Duration timeout;
 
     Discovery(int timeoutMillis) {
         this.timeout = Duration.ofMillis(timeoutMillis);
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
     }
 
     URI jwksUri(URI documentUri, String issuer) throws DiscoveryException {
+        // One client per discovery: it runs once per authenticator, and a client kept
+        // would hold a selector thread for the gateway's lifetime.
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(timeout)
+                .followRedirects(HttpClient.Redirect.NEVER).build()) {
+            return jwksUri(http, documentUri, issuer);
+        }
+    }
+
+    private URI jwksUri(HttpClient http, URI documentUri, String issuer) throws DiscoveryException {
         String where = "OIDC discovery at " + documentUri;
         HttpResponse<InputStream> response;
         try {

@@ -67,6 +67,7 @@ final class OidcAuthenticator implements Authenticator {
     private final Discovery discovery;
     private final Object initLock = new Object();
     private volatile DefaultJWTProcessor<SecurityContext> processor;
+    private JWKSource<SecurityContext> keySource;
     private long lastDiscoveryFailureNanos;
     private String lastDiscoveryFailure;
 
@@ -274,6 +275,7 @@ final class OidcAuthenticator implements Authenticator {
         } catch (MalformedURLException | IllegalArgumentException e) {
             throw new DiscoveryException("jwks_uri " + jwksUri + " is not usable: " + e.getMessage());
         }
+        keySource = keys;
         DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
         p.setJWSKeySelector(new JWSVerificationKeySelector<>(settings.algorithms(), keys));
         Set<String> required = new LinkedHashSet<>(settings.requiredClaims());
@@ -288,6 +290,20 @@ final class OidcAuthenticator implements Authenticator {
         verifier.setMaxClockSkew((int) settings.clockSkew().toSeconds());
         p.setJWTClaimsSetVerifier(verifier);
         return p;
+    }
+
+    /** Stops the key cache's background refresh. */
+    @Override
+    public void close() {
+        synchronized (initLock) {
+            if (keySource instanceof java.io.Closeable closeable) {
+                try {
+                    closeable.close();
+                } catch (java.io.IOException e) {
+                    // Nothing is left to release that the gateway could act on.
+                }
+            }
+        }
     }
 
     /** A compact JWS is exactly three base64url parts; anything else is refused before parsing. */
