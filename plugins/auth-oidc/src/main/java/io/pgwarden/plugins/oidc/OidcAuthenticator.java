@@ -277,7 +277,16 @@ final class OidcAuthenticator implements Authenticator {
         }
         keySource = keys;
         DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
-        p.setJWSKeySelector(new JWSVerificationKeySelector<>(settings.algorithms(), keys));
+        Set<JWSAlgorithm> nimbusAlgorithms = new LinkedHashSet<>(settings.algorithms());
+        nimbusAlgorithms.removeAll(Ed25519Support.ALGORITHMS);
+        // JWSVerificationKeySelector refuses an empty set: with EdDSA alone, give it one
+        // algorithm that the header check above has already excluded.
+        if (nimbusAlgorithms.isEmpty()) {
+            nimbusAlgorithms.add(JWSAlgorithm.RS256);
+        }
+        p.setJWSKeySelector(Ed25519Support.keySelector(settings.algorithms(), keys,
+                new JWSVerificationKeySelector<>(nimbusAlgorithms, keys)));
+        p.setJWSVerifierFactory(Ed25519Support.verifierFactory());
         Set<String> required = new LinkedHashSet<>(settings.requiredClaims());
         required.add("exp");
         DefaultJWTClaimsVerifier<SecurityContext> verifier = new DefaultJWTClaimsVerifier<>(

@@ -37,12 +37,13 @@ public final class OidcAuthenticatorFactory implements AuthenticatorFactory {
     static final String TYPE = "oidc";
 
     static final List<JWSAlgorithm> DEFAULT_ALGORITHMS =
-            List.of(JWSAlgorithm.RS256, JWSAlgorithm.PS256, JWSAlgorithm.ES256);
+            List.of(JWSAlgorithm.RS256, JWSAlgorithm.PS256, JWSAlgorithm.ES256, JWSAlgorithm.EdDSA);
     /** Asymmetric JWS algorithms only: with a public key, HMAC would let anyone sign. */
     private static final Set<JWSAlgorithm> SUPPORTED = Set.of(
             JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
             JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
-            JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512);
+            JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512,
+            JWSAlgorithm.EdDSA, JWSAlgorithm.Ed25519);
     static final int DEFAULT_MAX_TOKEN_SIZE = 32 * 1024;
     /** 1 MiB: far beyond any real token, and below what a password message may carry. */
     private static final int LARGEST_MAX_TOKEN_SIZE = 1024 * 1024;
@@ -167,11 +168,6 @@ public final class OidcAuthenticatorFactory implements AuthenticatorFactory {
             if (name.toUpperCase(Locale.ROOT).startsWith("HS")) {
                 throw new PluginConfigException(keyPath, "HMAC algorithms are refused: verifying with the issuer's "
                         + "public key would let anyone who has that key sign tokens");
-            }
-            if (name.equals("EdDSA") || name.equals("Ed25519")) {
-                // nimbus verifies Ed25519 only through Google Tink, which this plugin does not
-                // bundle; refusing here beats a default that would reject every such token.
-                throw new PluginConfigException(keyPath, name + " is not supported by this version of the oidc plugin");
             }
             JWSAlgorithm alg = JWSAlgorithm.parse(name);
             if (!SUPPORTED.contains(alg)) {

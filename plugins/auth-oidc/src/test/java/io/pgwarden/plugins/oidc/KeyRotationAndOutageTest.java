@@ -76,6 +76,33 @@ class KeyRotationAndOutageTest {
     }
 
     @Test
+    void ed25519TokensVerifyWithTheJdkAndAForgedOneDoesNot() throws Exception {
+        try (TestJwks idp = new TestJwks(); Authenticator auth = authenticatorFor(idp)) {
+            java.security.KeyPair pair = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            idp.publish(TestJwks.ed25519Jwk(pair, "ed-1"), true);
+            idp.publish(TestJwks.newKey("rsa-1"), false);
+
+            assertThat(accepted(auth, idp.signEd25519(pair, "ed-1", AUDIENCE)).name()).isEqualTo("ed-agent");
+
+            java.security.KeyPair other = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            assertThat(rejected(auth, idp.signEd25519(other, "ed-1", AUDIENCE))).startsWith("signature");
+            assertThat(rejected(auth, idp.signEd25519(pair, "ed-1", "someone-else"))).startsWith("audience");
+
+            try (Authenticator rsaOnly = create(Map.of("type", "oidc", "issuer", idp.issuer(), "audience", AUDIENCE,
+                    "allowed_algorithms", java.util.List.of("RS256")))) {
+                assertThat(rejected(rsaOnly, idp.signEd25519(pair, "ed-1", AUDIENCE)))
+                        .startsWith("algorithm EdDSA is not in allowed_algorithms");
+            }
+            try (Authenticator edOnly = create(Map.of("type", "oidc", "issuer", idp.issuer(), "audience", AUDIENCE,
+                    "allowed_algorithms", java.util.List.of("EdDSA")))) {
+                accepted(edOnly, idp.signEd25519(pair, "ed-1", AUDIENCE));
+                assertThat(rejected(edOnly, idp.sign(TestJwks.newKey("rsa-1"), AUDIENCE, b -> { })))
+                        .startsWith("algorithm RS256 is not in allowed_algorithms");
+            }
+        }
+    }
+
+    @Test
     void timeComesFromTheGatewaysClock() throws Exception {
         try (TestJwks idp = new TestJwks()) {
             RSAKey key = TestJwks.newKey("k1");

@@ -31,7 +31,8 @@ class OidcAuthenticatorFactoryTest {
         assertThat(s.nameClaim()).isEqualTo("sub");
         assertThat(s.groupsClaim()).isEqualTo("groups");
         assertThat(s.jwksUri()).isEmpty();
-        assertThat(s.algorithms()).containsExactlyInAnyOrder(JWSAlgorithm.RS256, JWSAlgorithm.PS256, JWSAlgorithm.ES256);
+        assertThat(s.algorithms()).containsExactlyInAnyOrder(JWSAlgorithm.RS256, JWSAlgorithm.PS256, JWSAlgorithm.ES256,
+                JWSAlgorithm.EdDSA);
         assertThat(s.clockSkew()).isEqualTo(Duration.ofSeconds(30));
         assertThat(s.maxTokenSize()).isEqualTo(32768);
         assertThat(s.jwksCacheTtl()).isEqualTo(Duration.ofMinutes(5));

@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  */
 final class TestJwks implements AutoCloseable {
     private final HttpServer server;
-    private final List<RSAKey> published = new ArrayList<>();
+    private final List<com.nimbusds.jose.jwk.JWK> published = new ArrayList<>();
     private final AtomicInteger jwksFetches = new AtomicInteger();
 
     TestJwks() throws IOException {
@@ -73,7 +73,7 @@ final class TestJwks implements AutoCloseable {
     }
 
     /** Publishes {@code key} (replacing what was published when {@code replace}). */
-    void publish(RSAKey key, boolean replace) {
+    void publish(com.nimbusds.jose.jwk.JWK key, boolean replace) {
         synchronized (published) {
             if (replace) {
                 published.clear();
@@ -96,6 +96,34 @@ final class TestJwks implements AutoCloseable {
         } catch (com.nimbusds.jose.JOSEException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * A token of this issuer signed with Ed25519 by the JDK (nimbus would need Tink to sign);
+     * {@code x} of the returned JWK is the public key, published by the caller.
+     */
+    String signEd25519(java.security.KeyPair pair, String kid, String audience) {
+        Instant now = Instant.now();
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer()).subject("ed-agent").audience(audience)
+                .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300))).build();
+        String signingInput = new JWSHeader.Builder(JWSAlgorithm.EdDSA).keyID(kid).build().toBase64URL() + "."
+                + com.nimbusds.jose.util.Base64URL.encode(claims.toString());
+        try {
+            java.security.Signature signer = java.security.Signature.getInstance("Ed25519");
+            signer.initSign(pair.getPrivate());
+            signer.update(signingInput.getBytes(StandardCharsets.US_ASCII));
+            return signingInput + "." + com.nimbusds.jose.util.Base64URL.encode(signer.sign());
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The public JWK of a JDK Ed25519 key pair: x is the last 32 bytes of the X.509 encoding (RFC 8410). */
+    static com.nimbusds.jose.jwk.OctetKeyPair ed25519Jwk(java.security.KeyPair pair, String kid) {
+        byte[] der = pair.getPublic().getEncoded();
+        byte[] x = java.util.Arrays.copyOfRange(der, der.length - 32, der.length);
+        return new com.nimbusds.jose.jwk.OctetKeyPair.Builder(com.nimbusds.jose.jwk.Curve.Ed25519,
+                com.nimbusds.jose.util.Base64URL.encode(x)).keyID(kid).build();
     }
 
     /** Takes the provider down: connections are refused from now on. */
