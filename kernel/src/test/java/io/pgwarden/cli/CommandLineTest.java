@@ -58,7 +58,7 @@ class CommandLineTest {
     void theExampleConfigurationPassesCheckConfig() {
         Outcome o = pgwarden("check-config", "--config", "../config/pgwarden.example.yaml");
         assertThat(o.exitCode()).as(o.err()).isZero();
-        assertThat(o.out()).contains("ok (1 upstream(s), 1 authenticator(s)");
+        assertThat(o.out()).contains("ok (1 upstream(s), 2 authenticator(s)");
     }
 
     @Test

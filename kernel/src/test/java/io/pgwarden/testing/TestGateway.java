@@ -111,6 +111,18 @@ public final class TestGateway implements AutoCloseable {
                 AGENT, sha256Hex(AGENT_KEY), sha256Hex("outsider-key"), s.limits());
     }
 
+    /**
+     * {@link #yaml} with more authenticators after the static keys and more policies after
+     * {@code testers}; each argument is YAML list items indented by two spaces.
+     */
+    public static String yaml(LocalPostgres pg, Settings s, String moreAuthenticators, String morePolicies) {
+        String base = yaml(pg, s);
+        int policies = base.indexOf("policies:\n");
+        int limits = base.indexOf("limits: {");
+        return base.substring(0, policies) + moreAuthenticators.stripTrailing() + "\n"
+                + base.substring(policies, limits) + morePolicies.stripTrailing() + "\n" + base.substring(limits);
+    }
+
     public static LoadedConfig load(String yaml) {
         try {
             return ConfigLoader.parse(yaml, "test-config.yaml", Path.of(".").toAbsolutePath());
