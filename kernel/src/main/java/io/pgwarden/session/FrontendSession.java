@@ -402,12 +402,27 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             case PolicySelector.Admitted a -> {
                 state = State.CONNECTING;
                 upstream = a.upstream();
-                LOG.info("session {}: identity {} ({}, groups {}) from {} admitted by policy {} to upstream {}",
-                        id, identity.name(), identity.issuer(), identity.groups(), clientAddress, a.policy().name(), upstream.name());
+                LOG.info("session {}: identity {} ({}, groups {}{}) from {} admitted by policy {} to upstream {}",
+                        id, identity.name(), identity.issuer(), identity.groups(), tokenFacts(identity), clientAddress,
+                        a.policy().name(), upstream.name());
                 services.upstreams().connect(ctx.channel().eventLoop(), upstream,
                         StartupParameters.forUpstream(startupParameters), id).addListener(this::upstreamConnected);
             }
         }
+    }
+
+    /** The token's id and expiry when the identity came from one, for the session-start line. */
+    private static String tokenFacts(Identity identity) {
+        StringBuilder facts = new StringBuilder();
+        Object jti = identity.claims().get("jti");
+        Object exp = identity.claims().get("exp");
+        if (jti != null) {
+            facts.append(", token id ").append(jti);
+        }
+        if (exp instanceof Number n) {
+            facts.append(", expires ").append(java.time.Instant.ofEpochSecond(n.longValue()));
+        }
+        return facts.toString();
     }
 
     private void upstreamConnected(Future<? super UpstreamConnection> future) {
