@@ -19,8 +19,11 @@ public final class AuthenticatorChain implements AutoCloseable {
     public record Named(String instance, Authenticator authenticator) {
     }
 
-    /** Either an identity, or the reasons each authenticator gave (for the operator's log). */
-    public record Outcome(Identity identity, List<String> rejections) {
+    /**
+     * Either an identity, or the reasons each authenticator gave (for the operator's log) and
+     * the first client-safe detail any of them offered (or null).
+     */
+    public record Outcome(Identity identity, List<String> rejections, String clientDetail) {
         public boolean accepted() {
             return identity != null;
         }
@@ -34,6 +37,7 @@ public final class AuthenticatorChain implements AutoCloseable {
 
     public Outcome authenticate(Credentials credentials) {
         List<String> rejections = new ArrayList<>();
+        String clientDetail = null;
         for (Named named : authenticators) {
             AuthenticationResult result;
             try {
@@ -46,13 +50,18 @@ public final class AuthenticatorChain implements AutoCloseable {
             }
             switch (result) {
                 case AuthenticationResult.Accepted a -> {
-                    return new Outcome(a.identity(), List.of());
+                    return new Outcome(a.identity(), List.of(), null);
                 }
-                case AuthenticationResult.Rejected r -> rejections.add(named.instance() + ": " + r.reason());
+                case AuthenticationResult.Rejected r -> {
+                    rejections.add(named.instance() + ": " + r.reason());
+                    if (clientDetail == null) {
+                        clientDetail = r.clientDetail();
+                    }
+                }
                 case null -> rejections.add(named.instance() + ": authenticator returned no result");
             }
         }
-        return new Outcome(null, rejections);
+        return new Outcome(null, rejections, clientDetail);
     }
 
     @Override

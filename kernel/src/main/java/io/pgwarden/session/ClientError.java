@@ -49,9 +49,10 @@ public record ClientError(String severity, String sqlState, String message, Stri
                 null, "The gateway decides the database role from the agent's identity and policy.");
     }
 
-    public static ClientError authenticationFailed(String user) {
+    /** @param detail what the authenticator allows the client to learn (no credential), or null */
+    public static ClientError authenticationFailed(String user, String detail) {
         return new ClientError(FATAL, "28P01", "password authentication failed for user \"" + user + "\"",
-                null, "pgwarden expects an agent key or an identity token as the password.");
+                detail, "pgwarden expects an agent key or an identity token as the password.");
     }
 
     public static ClientError tooManyAuthenticationFailures() {

@@ -385,7 +385,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             services.authFailures().recordFailure(clientAddress);
             LOG.warn("session {}: authentication failed for user {} from {}: {}", id, user, clientAddress,
                     String.join("; ", outcome.rejections()));
-            fatal(ClientError.authenticationFailed(user));
+            fatal(ClientError.authenticationFailed(user, outcome.clientDetail()));
             return;
         }
         identity = outcome.identity();

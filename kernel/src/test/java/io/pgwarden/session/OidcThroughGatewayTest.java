@@ -118,8 +118,13 @@ class OidcThroughGatewayTest {
     @Test
     void anExpiredTokenIsRefusedWith28P01AndTheReasonIsLoggedWithoutTheToken() throws Exception {
         String expired = token("corp", "late-agent", Map.of("groups", List.of("testers")), -120);
+        // The agent's operator learns what was wrong (issue 3: "expired"), never the token; the
+        // other issuer's "not configured here" does not crowd it out.
         assertThatThrownBy(() -> connect(expired).close())
-                .isInstanceOfSatisfying(PSQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("28P01"));
+                .isInstanceOfSatisfying(PSQLException.class, e -> {
+                    assertThat(e.getSQLState()).isEqualTo("28P01");
+                    assertThat(e.getServerErrorMessage().getDetail()).isEqualTo("The token has expired.");
+                });
 
         assertThat(logLines()).anySatisfy(line -> assertThat(line)
                 .contains("authentication failed").contains("expired: exp is in the past")
@@ -130,7 +135,10 @@ class OidcThroughGatewayTest {
     void aTokenOfAnUnconfiguredIssuerIsRefused() {
         String stranger = token("stranger", "someone", Map.of("groups", List.of("testers")), 300);
         assertThatThrownBy(() -> connect(stranger).close())
-                .isInstanceOfSatisfying(PSQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("28P01"));
+                .isInstanceOfSatisfying(PSQLException.class, e -> {
+                    assertThat(e.getSQLState()).isEqualTo("28P01");
+                    assertThat(e.getServerErrorMessage().getDetail()).isNull();
+                });
     }
 
     @Test

@@ -345,6 +345,38 @@ final class OidcAuthenticator implements Authenticator {
     }
 
     private static AuthenticationResult reject(String reason) {
-        return AuthenticationResult.rejected(reason);
+        return AuthenticationResult.rejected(reason, clientDetail(reason));
+    }
+
+    /**
+     * What the agent may learn of a refusal: the kind of problem, so its operator can fix
+     * the token source, and never any of the token. A token of another issuer gets none, so
+     * that the authenticator that does take that issuer speaks for it.
+     */
+    static String clientDetail(String reason) {
+        if (reason.contains("not configured here")) {
+            return null;
+        }
+        String[][] kinds = {
+            {"token too large", "The token is larger than this gateway accepts."},
+            {"malformed", "The password is not a well-formed token."},
+            {"algorithm", "The token's signing algorithm is not accepted."},
+            {"issuer", "The token's issuer is not accepted."},
+            {"expired", "The token has expired."},
+            {"not yet valid", "The token is not valid yet."},
+            {"audience", "The token's audience does not include this gateway."},
+            {"required claims", "The token lacks a required claim."},
+            {"signature", "The token's signature does not verify."},
+            {"unknown key", "The token is signed with a key its issuer does not publish."},
+            {"keys unavailable", "The issuer's signing keys cannot be fetched right now."},
+            {"name claim", "The token lacks the claim that names the agent."},
+            {"groups claim", "The token's groups claim is not a list or a string."},
+        };
+        for (String[] kind : kinds) {
+            if (reason.startsWith(kind[0])) {
+                return kind[1];
+            }
+        }
+        return "The token was not accepted.";
     }
 }
