@@ -48,6 +48,7 @@ final class ConfigValidator {
         v.policies(config.policies(), upstreamNames, approverNames);
         v.pluginEntries("audit.sinks", config.audit().sinks(), false);
         v.limits(config.limits());
+        v.session(config.session());
         return List.copyOf(v.problems);
     }
 
@@ -238,6 +239,14 @@ final class ConfigValidator {
             }
         }
         positive(at + ".timeout", rule.timeout());
+    }
+
+    private void session(GatewayConfig.Session session) {
+        try {
+            session.fixedLifetime().ifPresent(d -> positive("session.max_lifetime", d));
+        } catch (IllegalArgumentException e) {
+            problem("session.max_lifetime", "must be \"token\" or a duration such as 8h (" + e.getMessage() + ")");
+        }
     }
 
     private void limits(GatewayConfig.Limits limits) {

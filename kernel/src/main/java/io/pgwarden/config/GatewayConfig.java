@@ -23,7 +23,8 @@ public record GatewayConfig(
         List<Policy> policies,
         Audit audit,
         Recording recording,
-        Limits limits) {
+        Limits limits,
+        Session session) {
 
     public GatewayConfig {
         listen = listen != null ? listen : new Listen(null, null, null, null);
@@ -37,6 +38,7 @@ public record GatewayConfig(
         policies = policies != null ? List.copyOf(policies) : List.of();
         audit = audit != null ? audit : new Audit(null);
         recording = recording != null ? recording : new Recording(null);
+        session = session != null ? session : new Session(null);
         limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
     }
 
@@ -221,6 +223,26 @@ public record GatewayConfig(
     public record Recording(Boolean enabled) {
         public Recording {
             enabled = enabled != null && enabled;
+        }
+    }
+
+    /**
+     * How long an agent's session may last.
+     *
+     * @param maxLifetime {@code token} (the default): a session ends when the token it was
+     *                    opened with expires (a key-authenticated session has no limit); or a
+     *                    duration such as {@code 8h}: every session ends that long after it opened
+     */
+    public record Session(@JsonProperty("max_lifetime") String maxLifetime) {
+        public static final String TOKEN = "token";
+
+        public Session {
+            maxLifetime = maxLifetime != null ? maxLifetime : TOKEN;
+        }
+
+        /** The fixed lifetime, or empty when sessions live as long as their token. */
+        public java.util.Optional<Duration> fixedLifetime() {
+            return maxLifetime.equals(TOKEN) ? java.util.Optional.empty() : java.util.Optional.of(Durations.parse(maxLifetime));
         }
     }
 

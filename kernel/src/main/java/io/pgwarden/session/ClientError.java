@@ -88,6 +88,11 @@ public record ClientError(String severity, String sqlState, String message, Stri
         return new ClientError(FATAL, "57P05", "terminating connection due to idle-session timeout", null, null);
     }
 
+    public static ClientError sessionLifetimeEnded(String why) {
+        return new ClientError(FATAL, "28000", "terminating connection: " + why,
+                null, "Connect again with a fresh credential.");
+    }
+
     public static ClientError tooManyConnections() {
         return new ClientError(FATAL, "53300", "sorry, too many clients already", null, null);
     }

@@ -75,6 +75,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
     private ScheduledFuture<?> startupTimer;
     private ScheduledFuture<?> idleTimer;
+    private ScheduledFuture<?> lifetimeTimer;
     /** Requests (Query, Sync, FunctionCall) sent upstream and not yet answered by ReadyForQuery. */
     private int pendingRequests;
     /**
@@ -152,6 +153,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         if (idleTimer != null) {
             idleTimer.cancel(false);
+        }
+        if (lifetimeTimer != null) {
+            lifetimeTimer.cancel(false);
         }
         releaseEarlyFrames();
         if (registered) {
@@ -460,6 +464,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         startupTimer.cancel(false);
         lastActivityNanos = System.nanoTime();
         scheduleIdleCheck(services.config().limits().idleTimeout().toNanos());
+        scheduleLifetimeEnd();
         while (!earlyFrames.isEmpty()) {
             relay(earlyFrames.poll());
         }
@@ -551,6 +556,33 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     // ---- timers, backpressure, errors ------------------------------------------------------
+
+    /**
+     * Ends the session when its credential's lifetime does (session.max_lifetime): at the
+     * token's expiry by default, or a fixed time after it opened. A key has no expiry.
+     */
+    private void scheduleLifetimeEnd() {
+        var fixed = services.config().session().fixedLifetime();
+        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant end;
+        String why;
+        if (fixed.isPresent()) {
+            end = now.plus(fixed.get());
+            why = "the session reached session.max_lifetime (" + services.config().session().maxLifetime() + ")";
+        } else if (identity.claims().get("exp") instanceof Number exp) {
+            end = java.time.Instant.ofEpochSecond(exp.longValue());
+            why = "the token it was opened with expired at " + end;
+        } else {
+            return;
+        }
+        long delay = Math.max(0, java.time.Duration.between(now, end).toMillis());
+        lifetimeTimer = ctx.executor().schedule(() -> {
+            if (state == State.READY) {
+                LOG.info("session {}: identity {} ended: {}", id, identity.name(), why);
+                fatal(ClientError.sessionLifetimeEnded(why));
+            }
+        }, delay, TimeUnit.MILLISECONDS);
+    }
 
     private void scheduleIdleCheck(long delayNanos) {
         long timeout = services.config().limits().idleTimeout().toNanos();

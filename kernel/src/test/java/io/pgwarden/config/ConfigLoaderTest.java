@@ -43,6 +43,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void sessionMaxLifetimeIsTokenOrADuration() throws Exception {
+        assertThat(parse(VALID).config().session().fixedLifetime()).isEmpty();
+        assertThat(parse(VALID + "session: { max_lifetime: 8h }\n").config().session().fixedLifetime())
+                .contains(java.time.Duration.ofHours(8));
+        assertThat(failure(VALID + "session: { max_lifetime: forever }\n").problems())
+                .singleElement().asString().contains("session.max_lifetime: must be \"token\" or a duration");
+    }
+
+    @Test
     void aNullInsideAListIsAnErrorWithItsPathNotAnInternalException() {
         // Regression: `upstreams: [~]` and friends reached the operator as
         // "Cannot construct instance of GatewayConfig, problem: NullPointerException".

@@ -106,6 +106,30 @@ class OidcThroughGatewayTest {
     }
 
     @Test
+    void aSessionEndsWhenItsTokenExpires() throws Exception {
+        // session.max_lifetime defaults to "token": the session lives as long as its credential.
+        try (Connection c = connect(token("corp", "short-lived-agent", Map.of("groups", List.of("testers")), 3));
+             Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT 1")) {
+                assertThat(rs.next()).isTrue();
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            PSQLException ended = null;
+            while (ended == null && System.nanoTime() < deadline) {
+                try (ResultSet rs = s.executeQuery("SELECT 1")) {
+                    rs.next();
+                    Thread.sleep(200);
+                } catch (PSQLException e) {
+                    ended = e;
+                }
+            }
+            assertThat((Object) ended).as("the session ended after its token expired").isNotNull();
+            assertThat(ended.getSQLState()).isEqualTo("28000");
+            assertThat(ended.getMessage()).contains("the token it was opened with expired at");
+        }
+    }
+
+    @Test
     void aTokenOfIssuerBLandsOnItsOwnPolicy() throws Exception {
         try (Connection c = connect(token("ci", "nightly-loader", Map.of("scope", "openid batch"), 300));
              Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
