@@ -113,17 +113,7 @@ class OidcThroughGatewayTest {
             try (ResultSet rs = s.executeQuery("SELECT 1")) {
                 assertThat(rs.next()).isTrue();
             }
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-            PSQLException ended = null;
-            while (ended == null && System.nanoTime() < deadline) {
-                try (ResultSet rs = s.executeQuery("SELECT 1")) {
-                    rs.next();
-                    Thread.sleep(200);
-                } catch (PSQLException e) {
-                    ended = e;
-                }
-            }
-            assertThat((Object) ended).as("the session ended after its token expired").isNotNull();
+            PSQLException ended = TestGateway.awaitSessionEnd(s);
             assertThat(ended.getSQLState()).isEqualTo("28000");
             assertThat(ended.getMessage()).contains("the token it was opened with expired at");
         }

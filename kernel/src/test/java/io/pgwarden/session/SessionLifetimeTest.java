@@ -8,7 +8,6 @@ import io.pgwarden.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.postgresql.util.PSQLException;
 
@@ -24,17 +23,7 @@ class SessionLifetimeTest {
             try (ResultSet rs = s.executeQuery("SELECT 1")) {
                 assertThat(rs.next()).isTrue();
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            PSQLException ended = null;
-            while (ended == null && System.nanoTime() < deadline) {
-                try (ResultSet rs = s.executeQuery("SELECT 1")) {
-                    rs.next();
-                    Thread.sleep(200);
-                } catch (PSQLException e) {
-                    ended = e;
-                }
-            }
-            assertThat((Object) ended).as("the session ended at session.max_lifetime").isNotNull();
+            PSQLException ended = TestGateway.awaitSessionEnd(s);
             assertThat(ended.getSQLState()).isEqualTo("28000");
             assertThat(ended.getMessage()).contains("session.max_lifetime (2s)");
         }

@@ -139,6 +139,23 @@ public final class TestGateway implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code SELECT 1} on {@code s} every 200 ms until the gateway ends the session, and
+     * returns the error that said so; fails after 30 s.
+     */
+    public static org.postgresql.util.PSQLException awaitSessionEnd(java.sql.Statement s) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            try (java.sql.ResultSet rs = s.executeQuery("SELECT 1")) {
+                rs.next();
+                Thread.sleep(200);
+            } catch (org.postgresql.util.PSQLException e) {
+                return e;
+            }
+        }
+        throw new AssertionError("the session was still open after 30 s");
+    }
+
     public Gateway gateway() {
         return gateway;
     }
