@@ -164,10 +164,6 @@ public final class LocalPostgres implements AutoCloseable {
         return dir;
     }
 
-    public Path serverLog() {
-        return dir.resolve("server.log");
-    }
-
     public String jdbcUrl(String database) {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }

@@ -87,7 +87,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private boolean unsyncedWork;
     private long lastActivityNanos;
     private boolean flushUpstream;
-    private boolean closing;
     private boolean upstreamSentFatal;
     /** TLS was started by an SSLRequest; otherwise the client opened with TLS directly (PostgreSQL 17). */
     private boolean tlsFromSslRequest;
@@ -105,10 +104,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     public String id() {
         return id;
-    }
-
-    State state() {
-        return state;
     }
 
     // ---- lifecycle -------------------------------------------------------------------
@@ -134,7 +129,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state == State.READY && !closing) {
+        if (state == State.READY) {
             LOG.info("session {}: client {} disconnected", id, clientAddress);
         }
         close();
@@ -147,7 +142,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             return;
         }
         state = State.CLOSED;
-        closing = true;
         if (startupTimer != null) {
             startupTimer.cancel(false);
         }
@@ -201,8 +195,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 case CLOSED -> ReferenceCountUtil.release(msg);
             }
         } catch (ProtocolViolationException e) {
-            LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, e.getMessage());
-            fatal(violation(e));
+            protocolViolation(e);
         }
     }
 
@@ -535,7 +528,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     void upstreamClosed() {
-        if (state == State.CLOSED || closing) {
+        if (state == State.CLOSED) {
             return;
         }
         if (clientTerminated) {
@@ -620,8 +613,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             LOG.info("session {}: {} sent a message over the size limit", id, clientAddress);
             fatal(ClientError.messageTooLarge(services.config().limits().maxMessageSize()));
         } else if (root instanceof ProtocolViolationException p) {
-            LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, p.getMessage());
-            fatal(violation(p));
+            protocolViolation(p);
         } else if (root instanceof SSLException || root instanceof IOException) {
             LOG.info("session {}: connection from {} failed: {}", id, clientAddress, root.toString());
             close();
@@ -632,8 +624,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static ClientError violation(ProtocolViolationException e) {
-        return e.unsupportedVersion() ? ClientError.unsupportedProtocol(e.getMessage()) : ClientError.protocolViolation(e.getMessage());
+    /** The violation's text names only the framing problem, so it may go to the client (08P01, or 0A000 for a version). */
+    private void protocolViolation(ProtocolViolationException e) {
+        LOG.info("session {}: protocol violation from {}: {}", id, clientAddress, e.getMessage());
+        fatal(e.unsupportedVersion() ? ClientError.unsupportedProtocol(e.getMessage()) : ClientError.protocolViolation(e.getMessage()));
     }
 
     /** For the session list in logs and, later, the admin API. */
