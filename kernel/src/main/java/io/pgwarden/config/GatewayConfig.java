@@ -28,7 +28,7 @@ public record GatewayConfig(
 
     public GatewayConfig {
         listen = listen != null ? listen : new Listen(null, null, null, null);
-        admin = admin != null ? admin : new Admin(null, null);
+        admin = admin != null ? admin : new Admin(null, null, null);
         store = store != null ? store : new Store(null);
         vault = vault != null ? vault : new Vault(null);
         plugins = plugins != null ? plugins : new Plugins(null);
@@ -72,10 +72,15 @@ public record GatewayConfig(
         }
     }
 
-    public record Admin(String host, Integer port) {
+    /**
+     * The admin API. {@code credential_file} is where the running gateway writes the API's
+     * address and a fresh random token (owner-only permissions) for the CLI on this machine.
+     */
+    public record Admin(String host, Integer port, @JsonProperty("credential_file") Path credentialFile) {
         public Admin {
             host = host != null ? host : "127.0.0.1";
             port = port != null ? port : 8080;
+            credentialFile = credentialFile != null ? credentialFile : Path.of("./data/admin-credential.json");
         }
     }
 

@@ -11,6 +11,8 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.pgwarden.admin.AdminServer;
+import io.pgwarden.admin.AdminStartException;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
@@ -67,10 +69,11 @@ public final class Gateway implements AutoCloseable {
     private final PluginHost plugins;
     private final ExecutorService blockingExecutor;
     private final ServerTls tls;
+    private final AdminServer admin;
     private volatile boolean closed;
 
     private Gateway(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel, SessionServices services,
-                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls) {
+                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls, AdminServer admin) {
         this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
         this.serverChannel = serverChannel;
@@ -78,6 +81,7 @@ public final class Gateway implements AutoCloseable {
         this.plugins = plugins;
         this.blockingExecutor = blockingExecutor;
         this.tls = tls;
+        this.admin = admin;
     }
 
     /**
@@ -99,6 +103,7 @@ public final class Gateway implements AutoCloseable {
         AuthenticatorChain authenticators = null;
         EventLoopGroup boss = null;
         EventLoopGroup workers = null;
+        AdminServer admin = null;
         ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
         try {
             plugins = PluginHost.start(pluginDir);
@@ -108,6 +113,8 @@ public final class Gateway implements AutoCloseable {
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
                     new PolicySelector(config.policies(), config.upstreams()), connector, new SessionRegistry(), blocking, clients);
+            admin = AdminServer.start(config.admin().host(), config.admin().port(),
+                    loaded.resolve(config.admin().credentialFile()), services.registry());
 
             boss = transport.newGroup(1);
             workers = transport.newGroup(config.listen().eventLoops());
@@ -141,16 +148,16 @@ public final class Gateway implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .syncUninterruptibly()
                     .channel();
-            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls);
+            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls, admin);
             LOG.info("pgwarden listening on {} ({} transport, client TLS {})", gateway.address(), transport.name(),
                     config.listen().tls().mode().name().toLowerCase(java.util.Locale.ROOT));
             return gateway;
-        } catch (PluginLoadException | UpstreamException e) {
-            cleanUp(plugins, authenticators, boss, workers, blocking);
+        } catch (PluginLoadException | UpstreamException | AdminStartException e) {
+            cleanUp(admin, plugins, authenticators, boss, workers, blocking);
             throw new GatewayStartException(e.getMessage(), e);
         } catch (Exception e) {
             // Netty rethrows a bind failure (java.net.BindException, a checked exception) unchecked.
-            cleanUp(plugins, authenticators, boss, workers, blocking);
+            cleanUp(admin, plugins, authenticators, boss, workers, blocking);
             throw new GatewayStartException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
                     + ": " + e.getMessage(), e);
         }
@@ -171,8 +178,11 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    private static void cleanUp(PluginHost plugins, AuthenticatorChain authenticators, EventLoopGroup boss,
+    private static void cleanUp(AdminServer admin, PluginHost plugins, AuthenticatorChain authenticators, EventLoopGroup boss,
                                 EventLoopGroup workers, ExecutorService blocking) {
+        if (admin != null) {
+            admin.close();
+        }
         if (authenticators != null) {
             authenticators.close();
         }
@@ -247,6 +257,11 @@ public final class Gateway implements AutoCloseable {
         return address().getPort();
     }
 
+    /** Where the admin API listens. */
+    public java.net.URI adminUrl() {
+        return admin.url();
+    }
+
     public SessionRegistry sessions() {
         return services.registry();
     }
@@ -282,7 +297,7 @@ public final class Gateway implements AutoCloseable {
         // Give the FATAL messages a moment to be written before the sockets are forced shut.
         awaitNoConnections(System.nanoTime() + Duration.ofSeconds(2).toNanos());
         services.clientChannels().close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
-        cleanUp(plugins, services.authenticators(), bossGroup, workerGroup, blockingExecutor);
+        cleanUp(admin, plugins, services.authenticators(), bossGroup, workerGroup, blockingExecutor);
         LOG.info("pgwarden stopped");
     }
 

@@ -93,6 +93,12 @@ public record ClientError(String severity, String sqlState, String message, Stri
                 null, "Connect again with a fresh credential.");
     }
 
+    /** What PostgreSQL says for pg_terminate_backend, so clients treat it the same way. */
+    public static ClientError terminatedByAdministrator() {
+        return new ClientError(FATAL, "57P01", "terminating connection due to administrator command",
+                "The session was ended through the pgwarden admin API.", null);
+    }
+
     public static ClientError tooManyConnections() {
         return new ClientError(FATAL, "53300", "sorry, too many clients already", null, null);
     }

@@ -30,6 +30,8 @@ import io.pgwarden.wire.StartupPacket;
 import io.pgwarden.wire.StartupPacketDecoder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -62,6 +64,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private State state = State.STARTUP;
     private ChannelHandlerContext ctx;
     private String clientAddress = "?";
+    private String policyName;
+    /** Set once, when the session becomes ready; read by the admin API from other threads. */
+    private volatile SessionInfo info;
     private Map<String, String> startupParameters = Map.of();
     private String user;
     private String database;
@@ -180,6 +185,24 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Ends the session from outside its event loop (shutdown). */
     public void terminate(ClientError error) {
         ctx.executor().execute(() -> fatal(error));
+    }
+
+    /**
+     * Ends a ready session on an administrator's request (admin API, {@code pgwarden
+     * sessions kill}); the client is told so with SQLSTATE 57P01.
+     */
+    public void kill(String requestedBy) {
+        ctx.executor().execute(() -> {
+            if (state == State.READY) {
+                LOG.info("session {}: identity {} ended by {}", id, identity.name(), requestedBy);
+                fatal(ClientError.terminatedByAdministrator());
+            }
+        });
+    }
+
+    /** The session's facts once it is ready; null before. Safe to call from any thread. */
+    public SessionInfo info() {
+        return info;
     }
 
     // ---- inbound ---------------------------------------------------------------------
@@ -402,6 +425,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 LOG.info("session {}: identity {} ({}, groups {}{}) from {} admitted by policy {} to upstream {}",
                         id, identity.name(), identity.issuer(), identity.groups(), tokenFacts(identity), clientAddress,
                         a.policy().name(), upstream.name());
+                policyName = a.policy().name();
                 services.upstreams().connect(ctx.channel().eventLoop(), upstream,
                         StartupParameters.forUpstream(startupParameters), id).addListener(this::upstreamConnected);
             }
@@ -417,7 +441,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             facts.append(", token id ").append(jti);
         }
         if (exp instanceof Number n) {
-            facts.append(", expires ").append(java.time.Instant.ofEpochSecond(n.longValue()));
+            facts.append(", expires ").append(Instant.ofEpochSecond(n.longValue()));
         }
         return facts.toString();
     }
@@ -443,6 +467,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         // (a notification right after ReadyForQuery) to the relay.
         upstreamChannel.pipeline().addLast("relay", new BackendRelay(this, ctx.channel()));
         upstreamChannel.pipeline().remove(UpstreamConnection.LOGIN_FRAME_DECODER);
+        Instant started = Instant.now();
+        Instant expires = scheduleLifetimeEnd(started);
+        info = new SessionInfo(id, identity.name(), identity.issuer(), identity.groups(), clientAddress, user, database,
+                policyName, upstream.name(), upstreamKey.processId(), started, expires);
         secretKey = services.registry().register(upstreamKey.processId(), this);
         registered = true;
 
@@ -457,7 +485,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         startupTimer.cancel(false);
         lastActivityNanos = System.nanoTime();
         scheduleIdleCheck(services.config().limits().idleTimeout().toNanos());
-        scheduleLifetimeEnd();
         while (!earlyFrames.isEmpty()) {
             relay(earlyFrames.poll());
         }
@@ -553,28 +580,30 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /**
      * Ends the session when its credential's lifetime does (session.max_lifetime): at the
      * token's expiry by default, or a fixed time after it opened. A key has no expiry.
+     *
+     * @return when the session will end, or null when it has no end
      */
-    private void scheduleLifetimeEnd() {
+    private Instant scheduleLifetimeEnd(Instant now) {
         var fixed = services.config().session().fixedLifetime();
-        java.time.Instant now = java.time.Instant.now();
-        java.time.Instant end;
+        Instant end;
         String why;
         if (fixed.isPresent()) {
             end = now.plus(fixed.get());
             why = "the session reached session.max_lifetime (" + services.config().session().maxLifetime() + ")";
         } else if (identity.claims().get("exp") instanceof Number exp) {
-            end = java.time.Instant.ofEpochSecond(exp.longValue());
+            end = Instant.ofEpochSecond(exp.longValue());
             why = "the token it was opened with expired at " + end;
         } else {
-            return;
+            return null;
         }
-        long delay = Math.max(0, java.time.Duration.between(now, end).toMillis());
+        long delay = Math.max(0, Duration.between(now, end).toMillis());
         lifetimeTimer = ctx.executor().schedule(() -> {
             if (state == State.READY) {
                 LOG.info("session {}: identity {} ended: {}", id, identity.name(), why);
                 fatal(ClientError.sessionLifetimeEnded(why));
             }
         }, delay, TimeUnit.MILLISECONDS);
+        return end;
     }
 
     private void scheduleIdleCheck(long delayNanos) {

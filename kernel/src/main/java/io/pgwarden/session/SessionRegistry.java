@@ -41,6 +41,15 @@ public final class SessionRegistry {
         return List.copyOf(byCancelKey.values());
     }
 
+    /** The sessions whose identity has this name (several issuers may use one name: all of them). */
+    public List<FrontendSession> byIdentity(String name) {
+        return byCancelKey.values().stream().filter(s -> name.equals(s.info().identity())).toList();
+    }
+
+    public java.util.Optional<FrontendSession> byId(String sessionId) {
+        return byCancelKey.values().stream().filter(s -> s.id().equals(sessionId)).findFirst();
+    }
+
     public int size() {
         return byCancelKey.size();
     }

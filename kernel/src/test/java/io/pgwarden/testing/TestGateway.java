@@ -123,7 +123,21 @@ public final class TestGateway implements AutoCloseable {
                 + base.substring(policies, limits) + morePolicies.stripTrailing() + "\n" + base.substring(limits);
     }
 
+    /**
+     * Parses a test configuration. One that does not configure {@code admin} gets an admin
+     * API on a free port with its credential in a fresh temporary folder, so gateways of
+     * concurrent tests never share a port or a file.
+     */
     public static LoadedConfig load(String yaml) {
+        if (!yaml.contains("admin:")) {
+            try {
+                Path credential = java.nio.file.Files.createTempDirectory("pgwarden-admin-").resolve("admin-credential.json");
+                credential.getParent().toFile().deleteOnExit();
+                yaml = "admin: { port: 0, credential_file: \"" + credential + "\" }\n" + yaml;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         try {
             return ConfigLoader.parse(yaml, "test-config.yaml", Path.of(".").toAbsolutePath());
         } catch (ConfigException e) {

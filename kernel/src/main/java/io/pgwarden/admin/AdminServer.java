@@ -1,0 +1,169 @@
+package io.pgwarden.admin;
+
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.pgwarden.session.FrontendSession;
+import io.pgwarden.session.SessionInfo;
+import io.pgwarden.session.SessionRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API (Javalin): what {@code pgwarden sessions …} and, later, the admin page use
+ * to see and act on the running gateway. Everything under {@code /api} needs the bearer
+ * token of the {@link AdminCredential} this server writes at start; {@code /health} is open
+ * and says nothing but that the gateway is up.
+ */
+public final class AdminServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
+    static final String BY_ADMIN_API = "an administrator through the admin API";
+
+    private final Javalin app;
+    private final AdminCredential credential;
+    private final Path credentialFile;
+
+    private AdminServer(Javalin app, AdminCredential credential, Path credentialFile) {
+        this.app = app;
+        this.credential = credential;
+        this.credentialFile = credentialFile;
+    }
+
+    /**
+     * Opens the API on host:port (0 picks a free port) and writes the credential file.
+     *
+     * @throws AdminStartException when the port cannot be opened or the file written
+     */
+    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions)
+            throws AdminStartException {
+        AdminCredential[] holder = new AdminCredential[1];
+        Javalin app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.startup.showOldJavalinVersionWarning = false;
+            config.concurrency.useVirtualThreads = true;
+            config.jetty.host = host;
+            config.jetty.port = port;
+            config.routes.before(ctx -> {
+                ctx.header("X-Content-Type-Options", "nosniff");
+                ctx.header("Cache-Control", "no-store");
+                ctx.header("X-Frame-Options", "DENY");
+                ctx.header("Referrer-Policy", "no-referrer");
+            });
+            config.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
+            config.routes.before("/api/*", ctx -> requireToken(ctx, holder[0]));
+            config.routes.get("/api/sessions", ctx -> listSessions(ctx, sessions));
+            config.routes.delete("/api/sessions/{id}", ctx -> killSession(ctx, sessions));
+            config.routes.post("/api/sessions/kill", ctx -> killIdentity(ctx, sessions));
+            config.routes.exception(Exception.class, (e, ctx) -> {
+                LOG.warn("admin API: {} {} failed", ctx.method(), ctx.path(), e);
+                error(ctx, 500, "internal error in the admin API; see the gateway's log");
+            });
+        });
+        try {
+            app.start();
+        } catch (RuntimeException e) {
+            app.stop();
+            throw new AdminStartException("admin: cannot listen on " + host + ":" + port + ": " + rootMessage(e), e);
+        }
+        URI url = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + app.port());
+        AdminCredential credential = AdminCredential.generate(url);
+        holder[0] = credential;
+        try {
+            credential.writeTo(credentialFile);
+        } catch (IOException e) {
+            app.stop();
+            throw new AdminStartException("admin.credential_file: cannot write " + credentialFile + ": " + e.getMessage(), e);
+        }
+        LOG.info("admin API listening on {} (credential for the CLI in {})", url, credentialFile);
+        return new AdminServer(app, credential, credentialFile);
+    }
+
+    public URI url() {
+        return credential.url();
+    }
+
+    private static void requireToken(Context ctx, AdminCredential credential) {
+        String header = ctx.header("Authorization");
+        String presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
+        if (credential == null || !credential.accepts(presented)) {
+            ctx.header("WWW-Authenticate", "Bearer realm=\"pgwarden\"");
+            error(ctx, 401, presented == null ? "authentication required" : "the credential is not valid");
+            ctx.skipRemainingHandlers();
+        }
+    }
+
+    private static void listSessions(Context ctx, SessionRegistry sessions) {
+        String identity = ctx.queryParam("identity");
+        List<Map<String, Object>> rows = sessions.sessions().stream()
+                .map(FrontendSession::info)
+                .filter(i -> identity == null || identity.equals(i.identity()))
+                .sorted(Comparator.comparing(SessionInfo::started))
+                .map(AdminServer::view)
+                .toList();
+        ctx.json(Map.of("sessions", rows));
+    }
+
+    private static void killSession(Context ctx, SessionRegistry sessions) {
+        String id = ctx.pathParam("id");
+        var session = sessions.byId(id);
+        if (session.isEmpty()) {
+            error(ctx, 404, "no live session " + id);
+            return;
+        }
+        session.get().kill(BY_ADMIN_API);
+        ctx.json(Map.of("killed", List.of(id)));
+    }
+
+    private static void killIdentity(Context ctx, SessionRegistry sessions) {
+        String identity = ctx.queryParam("identity");
+        if (identity == null || identity.isBlank()) {
+            error(ctx, 400, "the identity query parameter is required");
+            return;
+        }
+        List<FrontendSession> matching = sessions.byIdentity(identity);
+        matching.forEach(s -> s.kill(BY_ADMIN_API));
+        LOG.info("admin API: ending {} session(s) of identity {}", matching.size(), identity);
+        ctx.json(Map.of("killed", matching.stream().map(FrontendSession::id).toList()));
+    }
+
+    private static Map<String, Object> view(SessionInfo info) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("id", info.id());
+        row.put("identity", info.identity());
+        row.put("issuer", info.issuer());
+        row.put("groups", info.groups().stream().sorted().toList());
+        row.put("client", info.clientAddress());
+        row.put("user", info.user());
+        row.put("database", info.database());
+        row.put("policy", info.policy());
+        row.put("upstream", info.upstream());
+        row.put("upstream_pid", info.upstreamPid());
+        row.put("started", info.started().toString());
+        row.put("expires", info.expires() == null ? null : info.expires().toString());
+        return row;
+    }
+
+    private static void error(Context ctx, int status, String message) {
+        ctx.status(status).json(Map.of("error", message));
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    @Override
+    public void close() {
+        credential.removeFrom(credentialFile);
+        app.stop();
+    }
+}

@@ -1,0 +1,131 @@
+package io.pgwarden.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgwarden.admin.AdminClient;
+import io.pgwarden.admin.AdminClientException;
+import io.pgwarden.config.LoadedConfig;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code pgwarden sessions list | kill}: the live sessions of a running gateway, through its admin API. */
+@Command(name = "sessions", description = "List or end the live sessions of a running gateway (through its admin API).",
+        subcommands = {SessionsCommand.ListSessions.class, SessionsCommand.KillSessions.class})
+final class SessionsCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Opens a client for the gateway that the configuration file describes; null after printing why not. */
+    static AdminClient client(ConfigFileOption config, PrintWriter err) {
+        LoadedConfig loaded = config.loadOrReport();
+        if (loaded == null) {
+            return null;
+        }
+        try {
+            return AdminClient.fromCredentialFile(loaded.resolve(loaded.config().admin().credentialFile()));
+        } catch (AdminClientException e) {
+            err.println(e.getMessage());
+            return null;
+        }
+    }
+
+    @Command(name = "list", description = "List live sessions, oldest first. JSON output is one object a line.")
+    static final class ListSessions implements Callable<Integer> {
+        @Mixin
+        ConfigFileOption config;
+
+        @Option(names = "--identity", paramLabel = "NAME", description = "Only the sessions of this identity.")
+        String identity;
+
+        @Option(names = "--json", description = "One JSON object a line instead of a table.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            AdminClient client = client(config, err);
+            if (client == null) {
+                return 1;
+            }
+            JsonNode sessions;
+            try {
+                sessions = client.get("/api/sessions" + (identity != null ? "?identity=" + AdminClient.encode(identity) : ""))
+                        .path("sessions");
+            } catch (AdminClientException e) {
+                err.println(e.getMessage());
+                return 1;
+            }
+            if (json) {
+                sessions.forEach(s -> out.println(s.toString()));
+                return 0;
+            }
+            String format = "%-16s  %-24s  %-15s  %-12s  %-12s  %-20s  %s%n";
+            out.printf(format, "ID", "IDENTITY", "CLIENT", "DATABASE", "POLICY", "STARTED", "EXPIRES");
+            sessions.forEach(s -> out.printf(format, s.path("id").asText(), s.path("identity").asText(),
+                    s.path("client").asText(), s.path("database").asText(), s.path("policy").asText(),
+                    s.path("started").asText(), s.path("expires").isNull() ? "-" : s.path("expires").asText()));
+            return 0;
+        }
+    }
+
+    @Command(name = "kill", description = "End one session by id, or every live session of an identity. The client "
+            + "gets FATAL 57P01 (\"terminating connection due to administrator command\"). Exit status 0 when no "
+            + "matching session is left; 1 when the id names no live session or the gateway cannot be reached.")
+    static final class KillSessions implements Callable<Integer> {
+        @Mixin
+        ConfigFileOption config;
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        Target target;
+
+        static final class Target {
+            @Parameters(paramLabel = "ID", description = "A session id, as `sessions list` shows it.")
+            String id;
+
+            @Option(names = "--identity", paramLabel = "NAME", description = "End every live session of this identity.")
+            String identity;
+        }
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            AdminClient client = client(config, err);
+            if (client == null) {
+                return 1;
+            }
+            try {
+                JsonNode killed = target.id != null
+                        ? client.delete("/api/sessions/" + AdminClient.encode(target.id)).path("killed")
+                        : client.post("/api/sessions/kill?identity=" + AdminClient.encode(target.identity)).path("killed");
+                if (killed.isEmpty()) {
+                    out.println("no live session of identity " + target.identity);
+                }
+                killed.forEach(id -> out.println("ended session " + id.asText()));
+                return 0;
+            } catch (AdminClientException e) {
+                err.println(e.getMessage());
+                return 1;
+            }
+        }
+    }
+}
