@@ -114,6 +114,7 @@ final class DemoCommand implements Callable<Integer> {
                 # Written by `pgwarden demo`. A real deployment keeps keys' digests only, as here,
                 # and never puts a password in this file (see docs/configuration.md).
                 listen: { host: 127.0.0.1, port: %d, tls: { mode: prefer } }
+                admin: { host: 127.0.0.1, port: 0 }   # any free port; the CLI finds it in ./data/admin-credential.json
                 upstreams:
                   - name: app
                     host: 127.0.0.1
@@ -147,8 +148,13 @@ final class DemoCommand implements Callable<Integer> {
 
                 Then try:  SELECT id, full_name, email FROM customers LIMIT 5;
                 A wrong key, another user name or another database is refused; see the log lines below.
+                Live sessions, from another terminal (admin API at %s):
+
+                  ./pgwarden sessions list --config %s
+                  ./pgwarden sessions kill --config %s --identity demo-agent
+
                 Press Ctrl-C to stop; everything is removed.
-                """.formatted(p, gateway.tlsFingerprint(), pg.port(), configFile, p, key));
+                """.formatted(p, gateway.tlsFingerprint(), pg.port(), configFile, p, key, gateway.adminUrl(), configFile, configFile));
     }
 
     private static byte[] random(int n) {

@@ -79,8 +79,17 @@ final class SessionsCommand implements Runnable {
             out.printf(format, "ID", "IDENTITY", "CLIENT", "DATABASE", "POLICY", "STARTED", "EXPIRES");
             sessions.forEach(s -> out.printf(format, s.path("id").asText(), s.path("identity").asText(),
                     s.path("client").asText(), s.path("database").asText(), s.path("policy").asText(),
-                    s.path("started").asText(), s.path("expires").isNull() ? "-" : s.path("expires").asText()));
+                    seconds(s.path("started").asText()), s.path("expires").isNull() ? "-" : seconds(s.path("expires").asText())));
             return 0;
+        }
+    }
+
+    /** An ISO instant to the second, for the table. */
+    static String seconds(String instant) {
+        try {
+            return java.time.Instant.parse(instant).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        } catch (java.time.format.DateTimeParseException e) {
+            return instant;
         }
     }
 
