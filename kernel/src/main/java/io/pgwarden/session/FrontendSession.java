@@ -544,14 +544,20 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     // ---- called by BackendRelay on the same event loop ------------------------------------
 
-    void upstreamActivity(boolean readyForQuery, boolean fatalError) {
+    /**
+     * A message the relay must see whole: ReadyForQuery, ErrorResponse, CommandComplete,
+     * EmptyQueryResponse, PortalSuspended.
+     *
+     * @return what the client gets instead of it, or null to forward it as it is
+     */
+    ByteBuf upstreamMessage(byte type, ByteBuf message) {
         lastActivityNanos = System.nanoTime();
-        if (readyForQuery && pendingRequests > 0) {
+        if (type == BackendMessages.READY_FOR_QUERY && pendingRequests > 0) {
             pendingRequests--;
-        }
-        if (fatalError) {
+        } else if (type == BackendMessages.ERROR_RESPONSE && MessageReader.isFatal(message)) {
             upstreamSentFatal = true;
         }
+        return null;
     }
 
     void upstreamClosed() {

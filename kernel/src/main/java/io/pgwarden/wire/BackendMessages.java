@@ -13,6 +13,9 @@ public final class BackendMessages {
     public static final byte NOTICE_RESPONSE = 'N';
     public static final byte PARAMETER_STATUS = 'S';
     public static final byte READY_FOR_QUERY = 'Z';
+    public static final byte COMMAND_COMPLETE = 'C';
+    public static final byte EMPTY_QUERY_RESPONSE = 'I';
+    public static final byte PORTAL_SUSPENDED = 's';
     public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';
 
     public static final int AUTH_OK = 0;

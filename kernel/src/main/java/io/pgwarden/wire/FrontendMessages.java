@@ -42,6 +42,24 @@ public final class FrontendMessages {
         return buf;
     }
 
+    /** A simple-protocol Query. */
+    public static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(QUERY).writeInt(0);
+        BackendMessages.writeCString(buf, sql);
+        return BackendMessages.patchLength(buf);
+    }
+
+    /** A Parse of {@code sql} as statement {@code name} (empty: the unnamed one), with no parameter types. */
+    public static ByteBuf parse(ByteBufAllocator alloc, String name, String sql) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(PARSE).writeInt(0);
+        BackendMessages.writeCString(buf, name);
+        BackendMessages.writeCString(buf, sql);
+        buf.writeShort(0);
+        return BackendMessages.patchLength(buf);
+    }
+
     /** PasswordMessage carrying a cleartext or MD5 password string. */
     public static ByteBuf password(ByteBufAllocator alloc, String password) {
         ByteBuf buf = alloc.buffer();

@@ -81,6 +81,50 @@ public final class MessageReader {
         return frame.getByte(frame.readerIndex() + BODY);
     }
 
+    /** The SQL text of a simple-protocol Query. */
+    public static String queryText(ByteBuf frame) {
+        return cString(body(frame), "invalid Query message: missing terminator");
+    }
+
+    /** A Parse message's statement name and SQL text (the parameter types are not needed here). */
+    public record Parse(String statementName, String sql) {
+    }
+
+    public static Parse parse(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        String name = cString(body, "invalid Parse message: missing terminator");
+        return new Parse(name, cString(body, "invalid Parse message: missing terminator"));
+    }
+
+    /** The statement or portal a Close or Describe names: 'S' or 'P', then the name. */
+    public record Target(byte kind, String name) {
+    }
+
+    public static Target closeOrDescribeTarget(ByteBuf frame) {
+        requireBody(frame, 2);
+        ByteBuf body = body(frame);
+        byte kind = body.readByte();
+        return new Target(kind, cString(body, "invalid Close/Describe message: missing terminator"));
+    }
+
+    /** A CommandComplete's tag, e.g. {@code INSERT 0 3} or {@code SELECT 12}. */
+    public static String commandTag(ByteBuf frame) {
+        return cString(body(frame), "invalid CommandComplete: missing terminator");
+    }
+
+    /** The row count at the end of a command tag, or -1 when the tag carries none (e.g. CREATE TABLE). */
+    public static long rowCount(String tag) {
+        int space = tag.lastIndexOf(' ');
+        if (space < 0) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(tag.substring(space + 1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** ErrorResponse / NoticeResponse fields by their one-letter codes (S, V, C, M, D, H, ...). */
     public static Map<Character, String> errorFields(ByteBuf frame) {
         ByteBuf body = body(frame);
