@@ -93,6 +93,14 @@ public record ClientError(String severity, String sqlState, String message, Stri
                 null, "Connect again with a fresh credential.");
     }
 
+    /**
+     * A statement the gateway will not forward. The texts come from the policy layer, which
+     * writes them for the client (policy, command and relation names; never internals).
+     */
+    public static ClientError statementRefused(String sqlState, String message, String detail, String hint) {
+        return new ClientError(ERROR, sqlState, message, detail, hint);
+    }
+
     /** What PostgreSQL says for pg_terminate_backend, so clients treat it the same way. */
     public static ClientError terminatedByAdministrator() {
         return new ClientError(FATAL, "57P01", "terminating connection due to administrator command",

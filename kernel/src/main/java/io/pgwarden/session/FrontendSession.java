@@ -65,6 +65,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext ctx;
     private String clientAddress = "?";
     private String policyName;
+    private StatementTracker statements;
     /** Set once, when the session becomes ready; read by the admin API from other threads. */
     private volatile SessionInfo info;
     private Map<String, String> startupParameters = Map.of();
@@ -426,6 +427,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         id, identity.name(), identity.issuer(), identity.groups(), tokenFacts(identity), clientAddress,
                         a.policy().name(), upstream.name());
                 policyName = a.policy().name();
+                statements = new StatementTracker(services.statementGates().open(a.policy(), identity, upstream),
+                        new StatementLog(id));
                 services.upstreams().connect(ctx.channel().eventLoop(), upstream,
                         StartupParameters.forUpstream(startupParameters), id).addListener(this::upstreamConnected);
             }
@@ -517,28 +520,57 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             return;
         }
         byte type = MessageReader.type(frame);
-        switch (type) {
-            case FrontendMessages.TERMINATE -> {
-                // Requests pipelined before the Terminate are still answered, as PostgreSQL
-                // answers them: the Terminate goes upstream in order, and the session ends
-                // when the upstream closes (upstreamClosed), after the last result is relayed.
-                LOG.info("session {}: client {} ended the session", id, clientAddress);
-                clientTerminated = true;
-                ctx.channel().config().setAutoRead(false);
-                upstreamChannel.write(frame, upstreamChannel.voidPromise());
-                flushUpstream = true;
-                return;
+        ByteBuf forward = frame;
+        try {
+            switch (type) {
+                case FrontendMessages.TERMINATE -> {
+                    // Requests pipelined before the Terminate are still answered, as PostgreSQL
+                    // answers them: the Terminate goes upstream in order, and the session ends
+                    // when the upstream closes (upstreamClosed), after the last result is relayed.
+                    LOG.info("session {}: client {} ended the session", id, clientAddress);
+                    clientTerminated = true;
+                    ctx.channel().config().setAutoRead(false);
+                }
+                case FrontendMessages.QUERY -> {
+                    forward = statements.query(frame, ctx.alloc());
+                    pendingRequests++;
+                    unsyncedWork = false;
+                }
+                case FrontendMessages.SYNC -> {
+                    statements.sync();
+                    pendingRequests++;
+                    unsyncedWork = false;
+                }
+                case FrontendMessages.FUNCTION_CALL -> {
+                    forward = statements.functionCall(frame, ctx.alloc());
+                    pendingRequests++;
+                    unsyncedWork = false;
+                }
+                case FrontendMessages.PARSE -> {
+                    forward = statements.parse(frame, ctx.alloc());
+                    unsyncedWork = true;
+                }
+                case FrontendMessages.BIND -> {
+                    statements.bind(frame);
+                    unsyncedWork = true;
+                }
+                case FrontendMessages.EXECUTE -> {
+                    statements.execute(frame);
+                    unsyncedWork = true;
+                }
+                case FrontendMessages.CLOSE -> {
+                    statements.close(frame);
+                    unsyncedWork = true;
+                }
+                case FrontendMessages.DESCRIBE, FrontendMessages.FLUSH -> unsyncedWork = true;
+                default -> {
+                }
             }
-            case FrontendMessages.QUERY, FrontendMessages.SYNC, FrontendMessages.FUNCTION_CALL -> {
-                pendingRequests++;
-                unsyncedWork = false;
-            }
-            case FrontendMessages.PARSE, FrontendMessages.BIND, FrontendMessages.EXECUTE, FrontendMessages.DESCRIBE,
-                 FrontendMessages.CLOSE, FrontendMessages.FLUSH -> unsyncedWork = true;
-            default -> {
-            }
+        } catch (ProtocolViolationException e) {
+            frame.release(); // a message that does not decode is never substituted, so it is still ours
+            throw e;
         }
-        upstreamChannel.write(frame, upstreamChannel.voidPromise());
+        upstreamChannel.write(forward, upstreamChannel.voidPromise());
         flushUpstream = true;
     }
 
@@ -557,7 +589,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } else if (type == BackendMessages.ERROR_RESPONSE && MessageReader.isFatal(message)) {
             upstreamSentFatal = true;
         }
-        return null;
+        return statements.upstreamMessage(type, message, ctx.alloc());
     }
 
     void upstreamClosed() {

@@ -5,6 +5,7 @@ import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
 import io.pgwarden.policy.PolicySelector;
+import io.pgwarden.policy.StatementGateFactory;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.upstream.UpstreamConnector;
 import java.util.concurrent.Executor;
@@ -13,6 +14,7 @@ import java.util.concurrent.Executor;
  * What every session shares: built once at start-up by the gateway.
  *
  * @param tls              null when listen.tls.mode is disable
+ * @param statementGates   decides on each statement of a session before it is forwarded
  * @param blockingExecutor runs plugin calls that may block (virtual threads), off the event loops
  * @param clientChannels   every open client channel, for the connection limit and shutdown
  */
@@ -22,6 +24,7 @@ public record SessionServices(
         AuthenticatorChain authenticators,
         AuthFailureLimiter authFailures,
         PolicySelector policies,
+        StatementGateFactory statementGates,
         UpstreamConnector upstreams,
         SessionRegistry registry,
         Executor blockingExecutor,

@@ -96,6 +96,21 @@ public final class MessageReader {
         return new Parse(name, cString(body, "invalid Parse message: missing terminator"));
     }
 
+    /** A Bind's destination portal and source statement ("" for the unnamed ones). */
+    public record Bind(String portalName, String statementName) {
+    }
+
+    public static Bind bindNames(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        String portal = cString(body, "invalid Bind message: missing terminator");
+        return new Bind(portal, cString(body, "invalid Bind message: missing terminator"));
+    }
+
+    /** The portal an Execute runs. */
+    public static String executePortal(ByteBuf frame) {
+        return cString(body(frame), "invalid Execute message: missing terminator");
+    }
+
     /** The statement or portal a Close or Describe names: 'S' or 'P', then the name. */
     public record Target(byte kind, String name) {
     }

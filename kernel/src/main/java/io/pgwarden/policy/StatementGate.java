@@ -1,0 +1,31 @@
+package io.pgwarden.policy;
+
+/**
+ * The per-session decision on each statement before it is forwarded: called on the
+ * session's event loop, synchronously, with nothing but text in and a {@link Verdict} out.
+ * It may keep what a session's earlier statements changed (search_path, SQL-level prepared
+ * statements), so one instance serves one session.
+ */
+public interface StatementGate {
+
+    /** A simple-protocol Query: the whole string is allowed or refused as one. */
+    Verdict query(String sql);
+
+    /** An extended-protocol Parse of {@code sql} as statement {@code name} ("" for the unnamed one). */
+    Verdict parse(String name, String sql);
+
+    /** Lets every statement through unexamined: for sessions of a policy that restricts nothing. */
+    StatementGate ALLOW_ALL = new StatementGate() {
+        private final Verdict allowed = new Verdict.Allowed(Verdict.Summary.NONE);
+
+        @Override
+        public Verdict query(String sql) {
+            return allowed;
+        }
+
+        @Override
+        public Verdict parse(String name, String sql) {
+            return allowed;
+        }
+    };
+}

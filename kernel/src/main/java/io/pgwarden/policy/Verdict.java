@@ -1,0 +1,42 @@
+package io.pgwarden.policy;
+
+import java.util.List;
+
+/**
+ * What the gateway decided about one statement text (a simple Query, which may hold several
+ * statements, or a Parse), with what the audit records of it. A refusal carries the text a
+ * client may read: written by the policy layer for the client, never internal detail.
+ */
+public sealed interface Verdict {
+
+    Summary summary();
+
+    /**
+     * @param commands    the command of each statement, e.g. [SELECT] or [BEGIN, UPDATE, COMMIT]
+     * @param relations   every relation read or written, schema-qualified as resolved
+     * @param functions   every function called, schema-qualified as written
+     * @param fingerprint libpg_query's fingerprint: equal for statements that differ only in literals
+     * @param redacted    the text with literals replaced by $n (for audit.redact_literals), or null
+     */
+    record Summary(List<String> commands, List<String> relations, List<String> functions, String fingerprint,
+                   String redacted) {
+        public Summary {
+            commands = List.copyOf(commands);
+            relations = List.copyOf(relations);
+            functions = List.copyOf(functions);
+        }
+
+        public static final Summary NONE = new Summary(List.of(), List.of(), List.of(), null, null);
+    }
+
+    record Allowed(Summary summary) implements Verdict {
+    }
+
+    /**
+     * @param sqlState 42501 for a policy refusal, 42601 for text that does not parse
+     * @param reason   one line for the audit trail and the operator's log
+     */
+    record Refused(Summary summary, String sqlState, String message, String detail, String hint, String reason)
+            implements Verdict {
+    }
+}

@@ -1,0 +1,268 @@
+package io.pgwarden.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.pgwarden.policy.StatementGate;
+import io.pgwarden.policy.Verdict;
+import io.pgwarden.wire.BackendMessages;
+import io.pgwarden.wire.FrontendMessages;
+import io.pgwarden.wire.MessageReader;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Follows a session's statements from the client's message to the upstream's answer: asks
+ * the {@link StatementGate} about every Query and Parse before it is forwarded, and matches
+ * the upstream's CommandComplete / ErrorResponse / ReadyForQuery to the statement they
+ * finish, for the audit trail.
+ *
+ * <p>A refused statement is not answered by the gateway directly, because answers must keep
+ * the order of the requests and a refusal must have the effects a PostgreSQL error has (an
+ * open transaction is aborted; in the extended protocol the rest of the batch up to Sync is
+ * skipped, and work done earlier in an implicit transaction is rolled back). Instead its
+ * text is replaced by a marker that cannot parse; the upstream answers it with a syntax
+ * error exactly where and how it would have answered the refused statement's error, and
+ * the relay puts the refusal's ErrorResponse in place of that syntax error. The marker holds
+ * a random token of this session, so no statement of the client's can forge one.
+ *
+ * <p>Lives on the session's event loop; not thread-safe.
+ */
+final class StatementTracker {
+
+    /** Told of each refusal when it is decided, and of each allowed statement once its outcome is known. */
+    interface Outcomes {
+        void refused(String text, Verdict.Refused verdict);
+
+        void completed(TrackedStatement statement);
+    }
+
+    /** A statement sent upstream (a Query, or an Execute of a parsed statement) and what came of it. */
+    static final class TrackedStatement {
+        final String text;
+        final Verdict verdict;
+        /** A simple Query (answered up to its ReadyForQuery), not an Execute. */
+        final boolean simpleQuery;
+        final long startedNanos = System.nanoTime();
+        String lastTag;
+        long rows = -1;
+        String sqlState;
+        /** The upstream skipped it: an earlier message of its batch failed. */
+        boolean skipped;
+        long finishedNanos;
+
+        TrackedStatement(String text, Verdict verdict, boolean simpleQuery) {
+            this.text = text;
+            this.verdict = verdict;
+            this.simpleQuery = simpleQuery;
+        }
+
+        private void complete(String tag) {
+            lastTag = tag;
+            long n = MessageReader.rowCount(tag);
+            if (n >= 0) {
+                rows = Math.max(rows, 0) + n;
+            }
+        }
+    }
+
+    private record Prepared(String text, Verdict verdict) {
+    }
+
+    /** A refused statement's marker, and the Sync/Query after which it can no longer be answered. */
+    private record Refusal(String token, long batch, ClientError error) {
+    }
+
+    /** What waits for a ReadyForQuery: the end of an extended-protocol batch. */
+    private static final Object SYNC = new Object();
+
+    static final String MARKER_PREFIX = "pgwarden_refused_";
+
+    private final StatementGate gate;
+    private final Outcomes outcomes;
+    private final String tokenPrefix = MARKER_PREFIX + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "_";
+    private long refusalCount;
+
+    /** Queries, Executes and Syncs sent upstream and not yet answered, in order. */
+    private final ArrayDeque<Object> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<Refusal> refusals = new ArrayDeque<>();
+    private final Map<String, Prepared> statements = new HashMap<>();
+    private final Map<String, Prepared> portals = new HashMap<>();
+    /** Sync points (Query, Sync, FunctionCall) sent, and ReadyForQuery messages received. */
+    private long syncPointsSent;
+    private long readyReceived;
+
+    StatementTracker(StatementGate gate, Outcomes outcomes) {
+        this.gate = gate;
+        this.outcomes = outcomes;
+    }
+
+    // ---- client → upstream: each returns the frame to forward (the same, or a substitute) ----
+
+    ByteBuf query(ByteBuf frame, ByteBufAllocator alloc) {
+        String sql = MessageReader.queryText(frame);
+        Verdict verdict = gate.query(sql);
+        inFlight.add(new TrackedStatement(sql, verdict, true));
+        ByteBuf forward = verdict instanceof Verdict.Refused r ? substitute(frame, alloc, "", sql, r, false) : frame;
+        syncPointsSent++;
+        return forward;
+    }
+
+    ByteBuf parse(ByteBuf frame, ByteBufAllocator alloc) {
+        MessageReader.Parse parse = MessageReader.parse(frame);
+        Verdict verdict = gate.parse(parse.statementName(), parse.sql());
+        statements.put(parse.statementName(), new Prepared(parse.sql(), verdict));
+        return verdict instanceof Verdict.Refused r ? substitute(frame, alloc, parse.statementName(), parse.sql(), r, true) : frame;
+    }
+
+    /**
+     * The function-call sub-protocol calls a function by its OID, past any analysis of
+     * names: it is refused, as a Query, whose answer (an error, then ReadyForQuery) is the
+     * shape of a failed FunctionCall's.
+     */
+    ByteBuf functionCall(ByteBuf frame, ByteBufAllocator alloc) {
+        Verdict.Refused refused = new Verdict.Refused(Verdict.Summary.NONE, "42501",
+                "the function-call protocol message is not allowed through pgwarden", null,
+                "Call the function in a statement, e.g. SELECT f(...).", "FunctionCall message");
+        inFlight.add(new TrackedStatement("<FunctionCall>", refused, true));
+        ByteBuf forward = substitute(frame, alloc, "", "<FunctionCall>", refused, false);
+        syncPointsSent++;
+        return forward;
+    }
+
+    void bind(ByteBuf frame) {
+        MessageReader.Bind bind = MessageReader.bindNames(frame);
+        Prepared statement = statements.get(bind.statementName());
+        if (statement != null) {
+            portals.put(bind.portalName(), statement);
+        } else {
+            portals.remove(bind.portalName());
+        }
+    }
+
+    void execute(ByteBuf frame) {
+        Prepared portal = portals.get(MessageReader.executePortal(frame));
+        // An unknown portal gets its error from the upstream; the audit still sees the attempt.
+        inFlight.add(portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
+                : new TrackedStatement(null, new Verdict.Allowed(Verdict.Summary.NONE), false));
+    }
+
+    void close(ByteBuf frame) {
+        MessageReader.Target target = MessageReader.closeOrDescribeTarget(frame);
+        (target.kind() == 'S' ? statements : portals).remove(target.name());
+    }
+
+    void sync() {
+        inFlight.add(SYNC);
+        syncPointsSent++;
+    }
+
+    private ByteBuf substitute(ByteBuf frame, ByteBufAllocator alloc, String statementName, String text,
+                               Verdict.Refused refused, boolean asParse) {
+        frame.release();
+        String token = tokenPrefix + (++refusalCount);
+        refusals.add(new Refusal(token, syncPointsSent,
+                ClientError.statementRefused(refused.sqlState(), refused.message(), refused.detail(), refused.hint())));
+        outcomes.refused(text, refused);
+        return asParse ? FrontendMessages.parse(alloc, statementName, token) : FrontendMessages.query(alloc, token);
+    }
+
+    // ---- upstream → client ----------------------------------------------------------------
+
+    /** @return the message to send the client instead, or null to forward the upstream's */
+    ByteBuf upstreamMessage(byte type, ByteBuf message, ByteBufAllocator alloc) {
+        switch (type) {
+            case BackendMessages.COMMAND_COMPLETE -> {
+                TrackedStatement head = headStatement();
+                if (head != null) {
+                    head.complete(MessageReader.commandTag(message));
+                    if (!head.simpleQuery) {
+                        finish(head);
+                    }
+                }
+            }
+            case BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED -> {
+                TrackedStatement head = headStatement();
+                if (head != null && !head.simpleQuery) {
+                    finish(head);
+                }
+            }
+            case BackendMessages.ERROR_RESPONSE -> {
+                return error(message, alloc);
+            }
+            case BackendMessages.READY_FOR_QUERY -> readyForQuery();
+            default -> {
+            }
+        }
+        return null;
+    }
+
+    private ByteBuf error(ByteBuf message, ByteBufAllocator alloc) {
+        Map<Character, String> fields = MessageReader.errorFields(message);
+        String sqlState = fields.get('C');
+        ByteBuf replacement = null;
+        Refusal refusal = refusals.peek();
+        if (refusal != null && fields.getOrDefault('M', "").contains(refusal.token())) {
+            refusals.poll();
+            replacement = refusal.error().encode(alloc);
+            sqlState = refusal.error().sqlState();
+        }
+        TrackedStatement head = headStatement();
+        if (head != null) {
+            head.sqlState = sqlState;
+            if (!head.simpleQuery) {
+                finish(head);
+                // The upstream skips the rest of the batch: its Executes get no answer.
+                for (Object entry : inFlight) {
+                    if (entry == SYNC) {
+                        break;
+                    }
+                    ((TrackedStatement) entry).skipped = true;
+                }
+            }
+        }
+        return replacement;
+    }
+
+    private void readyForQuery() {
+        readyReceived++;
+        Object entry;
+        while ((entry = inFlight.poll()) != null) {
+            if (entry == SYNC) {
+                break;
+            }
+            TrackedStatement statement = (TrackedStatement) entry;
+            if (statement.simpleQuery) {
+                finishOnly(statement);
+                break;
+            }
+            // An Execute still here got no answer before its batch ended: the upstream skipped it.
+            statement.skipped = true;
+            finishOnly(statement);
+        }
+        // A refusal whose batch has ended was skipped by the upstream after an earlier error.
+        while (!refusals.isEmpty() && refusals.peek().batch() < readyReceived) {
+            refusals.poll();
+        }
+    }
+
+    private TrackedStatement headStatement() {
+        Object head = inFlight.peek();
+        return head instanceof TrackedStatement s ? s : null;
+    }
+
+    /** An Execute's answer ended it: out of the queue, to the audit. */
+    private void finish(TrackedStatement statement) {
+        inFlight.remove(statement);
+        finishOnly(statement);
+    }
+
+    private void finishOnly(TrackedStatement statement) {
+        statement.finishedNanos = System.nanoTime();
+        if (statement.verdict instanceof Verdict.Allowed) {
+            outcomes.completed(statement); // a refusal was recorded when it was decided
+        }
+    }
+}
