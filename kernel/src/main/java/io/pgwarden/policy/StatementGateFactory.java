@@ -3,9 +3,14 @@ package io.pgwarden.policy;
 import io.pgwarden.config.GatewayConfig.Policy;
 import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.plugin.api.Identity;
+import java.util.List;
 
 /** Makes the {@link StatementGate} of a new session, from the policy that admitted it. */
 public interface StatementGateFactory {
 
-    StatementGate open(Policy policy, Identity identity, Upstream upstream);
+    /**
+     * @param searchPath the session's effective search_path when it started, as the upstream
+     *                   reported it (existing, usable schemas in order; no pg_catalog/pg_temp)
+     */
+    StatementGate open(Policy policy, Identity identity, Upstream upstream, List<String> searchPath);
 }

@@ -113,7 +113,7 @@ public final class Gateway implements AutoCloseable {
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
-                    new PolicySelector(config.policies(), config.upstreams()), (policy, identity, upstream) -> StatementGate.ALLOW_ALL, connector, new SessionRegistry(), blocking, clients);
+                    new PolicySelector(config.policies(), config.upstreams()), (policy, identity, upstream, searchPath) -> StatementGate.ALLOW_ALL, connector, new SessionRegistry(), blocking, clients);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
                     loaded.resolve(config.admin().credentialFile()), services.registry());
 

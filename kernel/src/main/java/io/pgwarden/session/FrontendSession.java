@@ -64,7 +64,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private State state = State.STARTUP;
     private ChannelHandlerContext ctx;
     private String clientAddress = "?";
-    private String policyName;
+    private io.pgwarden.config.GatewayConfig.Policy policy;
     private StatementTracker statements;
     /** Set once, when the session becomes ready; read by the admin API from other threads. */
     private volatile SessionInfo info;
@@ -426,9 +426,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 LOG.info("session {}: identity {} ({}, groups {}{}) from {} admitted by policy {} to upstream {}",
                         id, identity.name(), identity.issuer(), identity.groups(), tokenFacts(identity), clientAddress,
                         a.policy().name(), upstream.name());
-                policyName = a.policy().name();
-                statements = new StatementTracker(services.statementGates().open(a.policy(), identity, upstream),
-                        new StatementLog(id));
+                policy = a.policy();
                 services.upstreams().connect(ctx.channel().eventLoop(), upstream,
                         StartupParameters.forUpstream(startupParameters), id).addListener(this::upstreamConnected);
             }
@@ -465,6 +463,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         upstreamChannel = connection.channel();
         upstreamKey = connection.backendKey();
+        statements = new StatementTracker(services.statementGates().open(policy, identity, upstream, connection.searchPath()),
+                new StatementLog(id));
         // From here the upstream's bytes are forwarded as read; the relay walks the message
         // headers itself. Removing the login's frame decoder hands any bytes it still holds
         // (a notification right after ReadyForQuery) to the relay.
@@ -473,7 +473,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         Instant started = Instant.now();
         Instant expires = scheduleLifetimeEnd(started);
         info = new SessionInfo(id, identity.name(), identity.issuer(), identity.groups(), clientAddress, user, database,
-                policyName, upstream.name(), upstreamKey.processId(), started, expires);
+                policy.name(), upstream.name(), upstreamKey.processId(), started, expires);
         secretKey = services.registry().register(upstreamKey.processId(), this);
         registered = true;
 

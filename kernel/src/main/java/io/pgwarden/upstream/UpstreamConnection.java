@@ -13,9 +13,11 @@ import java.util.List;
  *                          start-up, in order, to be replayed to the client (the receiver releases them)
  * @param backendKey        the server's real cancel key, never shown to the client
  * @param transactionStatus the status byte of the first ReadyForQuery
+ * @param searchPath        the effective search_path at start: the existing schemas the
+ *                          role may use, in order, without the implicit pg_catalog and pg_temp
  */
 public record UpstreamConnection(Channel channel, List<ByteBuf> startupMessages, BackendKey backendKey,
-                                 byte transactionStatus) {
+                                 byte transactionStatus, List<String> searchPath) {
     /** The pipeline name of the frame decoder used during login; the session replaces it. */
     public static final String LOGIN_FRAME_DECODER = "login-frames";
 }

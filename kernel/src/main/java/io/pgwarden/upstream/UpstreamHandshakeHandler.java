@@ -20,14 +20,20 @@ import java.util.Map;
 /**
  * Drives one upstream connection from TCP connect to its first ReadyForQuery: optional
  * SSLRequest and TLS handshake, StartupMessage, authentication, then collecting
- * ParameterStatus, NoticeResponse and BackendKeyData. On success it removes itself and
- * completes the promise; the session then installs its relay handler.
+ * ParameterStatus, NoticeResponse and BackendKeyData. Then it asks for the effective
+ * search_path (the schemas an unqualified name can resolve to, which policy checks need;
+ * only the server knows what ALTER ROLE/DATABASE ... SET and the startup options made of
+ * it). On success it removes itself and completes the promise; the session then installs
+ * its relay handler.
  */
 final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
     /** Upstream messages (DataRows) may be as large as PostgreSQL allows: 1 GiB. */
     static final int MAX_UPSTREAM_MESSAGE = (1 << 30) + 5;
 
-    private enum State { AWAIT_SSL_RESPONSE, LOGGING_IN, DONE }
+    private enum State { AWAIT_SSL_RESPONSE, LOGGING_IN, PROBING_SEARCH_PATH, DONE }
+
+    /** One row per schema of the effective search_path that exists and may be used, in order. */
+    static final String SEARCH_PATH_PROBE = "SELECT pg_catalog.unnest(pg_catalog.current_schemas(false))";
 
     private final Upstream upstream;
     private final SslContext tls;
@@ -36,6 +42,7 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final Promise<UpstreamConnection> promise;
     private final List<ByteBuf> startupMessages = new ArrayList<>();
     private MessageReader.BackendKey backendKey;
+    private final List<String> searchPath = new ArrayList<>();
     private State state;
     private ChannelHandlerContext ctx;
 
@@ -78,6 +85,8 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
                 sslResponse(ctx, buf);
             } else if (state == State.LOGGING_IN) {
                 loginMessage(ctx, buf);
+            } else if (state == State.PROBING_SEARCH_PATH) {
+                probeAnswer(ctx, buf);
             }
         } catch (UpstreamException e) {
             fail(e);
@@ -143,16 +152,37 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
                     // Without a key nobody can cancel this session's queries; PostgreSQL always sends one.
                     throw new UpstreamException("upstream " + upstream.name() + " sent no BackendKeyData");
                 }
+                state = State.PROBING_SEARCH_PATH;
+                ctx.writeAndFlush(FrontendMessages.query(ctx.alloc(), SEARCH_PATH_PROBE));
+            }
+            default -> throw new UpstreamException("upstream " + upstream.name() + " sent message type '"
+                    + (char) MessageReader.type(frame) + "' during login");
+        }
+    }
+
+    private void probeAnswer(ChannelHandlerContext ctx, ByteBuf frame) throws UpstreamException {
+        switch (MessageReader.type(frame)) {
+            case BackendMessages.DATA_ROW -> searchPath.add(MessageReader.firstColumnText(frame));
+            case BackendMessages.ROW_DESCRIPTION, BackendMessages.COMMAND_COMPLETE -> {
+            }
+            // A setting reported now (rare) belongs with the start-up ones the client is shown.
+            case BackendMessages.PARAMETER_STATUS, BackendMessages.NOTICE_RESPONSE -> startupMessages.add(frame.retain());
+            case BackendMessages.ERROR_RESPONSE -> {
+                Map<Character, String> f = MessageReader.errorFields(frame);
+                throw new UpstreamException("upstream " + upstream.name() + " could not report its search_path: "
+                        + f.getOrDefault('C', "?") + " " + f.getOrDefault('M', ""));
+            }
+            case BackendMessages.READY_FOR_QUERY -> {
                 state = State.DONE;
                 ctx.pipeline().remove(this);
                 if (!promise.trySuccess(new UpstreamConnection(ctx.channel(), List.copyOf(startupMessages), backendKey,
-                        MessageReader.readyForQueryStatus(frame)))) {
+                        MessageReader.readyForQueryStatus(frame), List.copyOf(searchPath)))) {
                     releaseStartupMessages();
                     ctx.close();
                 }
             }
             default -> throw new UpstreamException("upstream " + upstream.name() + " sent message type '"
-                    + (char) MessageReader.type(frame) + "' during login");
+                    + (char) MessageReader.type(frame) + "' while reporting its search_path");
         }
     }
 

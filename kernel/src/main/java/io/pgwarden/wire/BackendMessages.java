@@ -14,6 +14,8 @@ public final class BackendMessages {
     public static final byte PARAMETER_STATUS = 'S';
     public static final byte READY_FOR_QUERY = 'Z';
     public static final byte COMMAND_COMPLETE = 'C';
+    public static final byte ROW_DESCRIPTION = 'T';
+    public static final byte DATA_ROW = 'D';
     public static final byte EMPTY_QUERY_RESPONSE = 'I';
     public static final byte PORTAL_SUSPENDED = 's';
     public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';

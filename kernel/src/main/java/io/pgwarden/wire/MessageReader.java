@@ -122,6 +122,23 @@ public final class MessageReader {
         return new Target(kind, cString(body, "invalid Close/Describe message: missing terminator"));
     }
 
+    /** The first column of a DataRow as text (null for SQL NULL); for the gateway's own small queries. */
+    public static String firstColumnText(ByteBuf frame) {
+        requireBody(frame, 6);
+        ByteBuf body = body(frame);
+        if (body.readShort() < 1) {
+            throw new ProtocolViolationException("DataRow without columns");
+        }
+        int length = body.readInt();
+        if (length < 0) {
+            return null;
+        }
+        if (length > body.readableBytes()) {
+            throw new ProtocolViolationException("DataRow column longer than the message");
+        }
+        return body.toString(body.readerIndex(), length, StandardCharsets.UTF_8);
+    }
+
     /** A CommandComplete's tag, e.g. {@code INSERT 0 3} or {@code SELECT 12}. */
     public static String commandTag(ByteBuf frame) {
         return cString(body(frame), "invalid CommandComplete: missing terminator");
