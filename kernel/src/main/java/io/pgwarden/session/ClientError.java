@@ -101,6 +101,12 @@ public record ClientError(String severity, String sqlState, String message, Stri
         return new ClientError(ERROR, sqlState, message, detail, hint);
     }
 
+    /** Fail closed: a statement that cannot be recorded does not run. */
+    public static ClientError auditUnavailable(String sessionId) {
+        return new ClientError(ERROR, "58000", "statement not run: the gateway cannot record it in its audit trail (session "
+                + sessionId + ")", null, "Try again later; the gateway's operator has been told why.");
+    }
+
     /** What PostgreSQL says for pg_terminate_backend, so clients treat it the same way. */
     public static ClientError terminatedByAdministrator() {
         return new ClientError(FATAL, "57P01", "terminating connection due to administrator command",

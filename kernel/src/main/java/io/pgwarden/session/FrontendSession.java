@@ -66,6 +66,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private String clientAddress = "?";
     private io.pgwarden.config.GatewayConfig.Policy policy;
     private StatementTracker statements;
+    /** A statement's record is not durable yet: what the client sent since waits here, in order. */
+    private boolean recordPending;
+    private final Queue<ByteBuf> awaitingRecord = new ArrayDeque<>();
     /** Set once, when the session becomes ready; read by the admin API from other threads. */
     private volatile SessionInfo info;
     private Map<String, String> startupParameters = Map.of();
@@ -158,6 +161,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             lifetimeTimer.cancel(false);
         }
         releaseEarlyFrames();
+        awaitingRecord.forEach(ReferenceCountUtil::safeRelease);
+        awaitingRecord.clear();
         if (registered) {
             services.registry().remove(upstreamKey.processId(), secretKey, this);
         }
@@ -515,6 +520,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     /** The ready-state data path: every frame goes upstream as the same bytes. */
     private void relay(ByteBuf frame) {
+        if (recordPending) {
+            awaitingRecord.add(frame);
+            if (awaitingRecord.size() == MAX_EARLY_FRAMES) {
+                ctx.channel().config().setAutoRead(false); // a client far ahead of the audit trail waits
+            }
+            return;
+        }
         if (clientTerminated) {
             frame.release(); // nothing follows a Terminate
             return;
@@ -570,8 +582,43 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             frame.release(); // a message that does not decode is never substituted, so it is still ours
             throw e;
         }
+        var pending = statements.takePendingRecord();
+        if (pending != null) {
+            // The statement goes upstream only once its audit record is durable (DESIGN §9).
+            recordPending = true;
+            ByteBuf held = forward;
+            pending.whenComplete((ok, failure) -> ctx.executor().execute(() -> recordSettled(held, failure)));
+            return;
+        }
         upstreamChannel.write(forward, upstreamChannel.voidPromise());
         flushUpstream = true;
+    }
+
+    /** The held statement's record is durable (or failed): forward it, then what waited behind it. */
+    private void recordSettled(ByteBuf forward, Throwable failure) {
+        if (state == State.CLOSED) {
+            forward.release();
+            return;
+        }
+        ByteBuf send = forward;
+        if (failure != null) {
+            LOG.warn("session {}: statement not run, its audit record failed: {}", id, failure.toString());
+            send = statements.unrecorded(forward, ctx.alloc(), ClientError.auditUnavailable(id));
+        }
+        upstreamChannel.write(send, upstreamChannel.voidPromise());
+        recordPending = false;
+        try {
+            while (!recordPending && !awaitingRecord.isEmpty() && state == State.READY) {
+                relay(awaitingRecord.poll());
+            }
+        } catch (ProtocolViolationException e) {
+            protocolViolation(e);
+            return;
+        }
+        upstreamChannel.flush();
+        if (!recordPending && !clientTerminated && upstreamChannel.isWritable()) {
+            ctx.channel().config().setAutoRead(true);
+        }
     }
 
     // ---- called by BackendRelay on the same event loop ------------------------------------

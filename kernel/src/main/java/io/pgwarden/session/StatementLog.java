@@ -20,8 +20,11 @@ final class StatementLog implements StatementTracker.Outcomes {
     }
 
     @Override
-    public void refused(String text, Verdict.Refused verdict) {
-        LOG.info("session {}: refused {} ({}): {}", sessionId, verdict.summary().commands(), verdict.sqlState(), verdict.reason());
+    public java.util.concurrent.CompletableFuture<?> started(StatementTracker.TrackedStatement s) {
+        if (s.verdict instanceof Verdict.Refused r) {
+            LOG.info("session {}: refused {} ({}): {}", sessionId, r.summary().commands(), r.sqlState(), r.reason());
+        }
+        return null;
     }
 
     @Override

@@ -32,9 +32,17 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class StatementTracker {
 
-    /** Told of each refusal when it is decided, and of each allowed statement once its outcome is known. */
+    /**
+     * Told of each statement when it is decided (allowed: before it is forwarded; refused:
+     * before its marker is) and again when its outcome is known. A refusal of a Parse is
+     * complete at once; an Execute of a refused statement is not told again.
+     */
     interface Outcomes {
-        void refused(String text, Verdict.Refused verdict);
+        /**
+         * @return completes when the statement's record is durable; until then nothing more
+         *         of the session may go upstream. null when there is nothing to wait for.
+         */
+        java.util.concurrent.CompletableFuture<?> started(TrackedStatement statement);
 
         void completed(TrackedStatement statement);
     }
@@ -52,6 +60,10 @@ final class StatementTracker {
         /** The upstream skipped it: an earlier message of its batch failed. */
         boolean skipped;
         long finishedNanos;
+        /** Whether the Outcomes were told of it (an Execute of a refused statement is not). */
+        boolean recorded;
+        /** Set by the Outcomes: its record in the audit trail, for the outcome to refer to. */
+        long auditSequence = -1;
 
         TrackedStatement(String text, Verdict verdict, boolean simpleQuery) {
             this.text = text;
@@ -93,6 +105,8 @@ final class StatementTracker {
     /** Sync points (Query, Sync, FunctionCall) sent, and ReadyForQuery messages received. */
     private long syncPointsSent;
     private long readyReceived;
+    /** The record the session must wait for before it forwards anything more, or null. */
+    private java.util.concurrent.CompletableFuture<?> pendingRecord;
 
     StatementTracker(StatementGate gate, Outcomes outcomes) {
         this.gate = gate;
@@ -101,11 +115,31 @@ final class StatementTracker {
 
     // ---- client → upstream: each returns the frame to forward (the same, or a substitute) ----
 
+    /** Takes the record the session must see durable before it forwards more; null when none. */
+    java.util.concurrent.CompletableFuture<?> takePendingRecord() {
+        var pending = pendingRecord;
+        pendingRecord = null;
+        return pending;
+    }
+
+    private TrackedStatement lastStarted;
+
+    private void start(TrackedStatement statement) {
+        lastStarted = statement;
+        statement.recorded = true;
+        var durable = outcomes.started(statement);
+        if (durable != null && (!durable.isDone() || durable.isCompletedExceptionally())) {
+            pendingRecord = durable;
+        }
+    }
+
     ByteBuf query(ByteBuf frame, ByteBufAllocator alloc) {
         String sql = MessageReader.queryText(frame);
         Verdict verdict = gate.query(sql);
-        inFlight.add(new TrackedStatement(sql, verdict, true));
-        ByteBuf forward = verdict instanceof Verdict.Refused r ? substitute(frame, alloc, "", sql, r, false) : frame;
+        TrackedStatement statement = new TrackedStatement(sql, verdict, true);
+        inFlight.add(statement);
+        start(statement);
+        ByteBuf forward = verdict instanceof Verdict.Refused r ? substitute(frame, alloc, "", r, false) : frame;
         syncPointsSent++;
         return forward;
     }
@@ -114,7 +148,37 @@ final class StatementTracker {
         MessageReader.Parse parse = MessageReader.parse(frame);
         Verdict verdict = gate.parse(parse.statementName(), parse.sql());
         statements.put(parse.statementName(), new Prepared(parse.sql(), verdict));
-        return verdict instanceof Verdict.Refused r ? substitute(frame, alloc, parse.statementName(), parse.sql(), r, true) : frame;
+        if (!(verdict instanceof Verdict.Refused r)) {
+            return frame;
+        }
+        // Nothing will run: the refusal is the whole story of this statement.
+        TrackedStatement refused = new TrackedStatement(parse.sql(), verdict, false);
+        start(refused);
+        refused.sqlState = r.sqlState();
+        finishOnly(refused);
+        return substitute(frame, alloc, parse.statementName(), r, true);
+    }
+
+    /**
+     * The statement last started could not be recorded, so it must not run: returns what to
+     * forward instead of {@code decided} (the frame that was to go upstream for it), which is
+     * a marker answered with {@code error}. A statement refused anyway keeps its refusal.
+     */
+    ByteBuf unrecorded(ByteBuf decided, ByteBufAllocator alloc, ClientError error) {
+        if (lastStarted == null || lastStarted.verdict instanceof Verdict.Refused) {
+            return decided;
+        }
+        lastStarted.recorded = false;
+        byte type = MessageReader.type(decided);
+        decided.release();
+        String token = tokenPrefix + (++refusalCount);
+        if (type == FrontendMessages.EXECUTE) {
+            // The Execute of a portal that cannot exist fails where this one would have run.
+            refusals.add(new Refusal(token, syncPointsSent, error));
+            return FrontendMessages.execute(alloc, token);
+        }
+        refusals.add(new Refusal(token, syncPointsSent - 1, error));
+        return FrontendMessages.query(alloc, token);
     }
 
     /**
@@ -126,8 +190,10 @@ final class StatementTracker {
         Verdict.Refused refused = new Verdict.Refused(Verdict.Summary.NONE, "42501",
                 "the function-call protocol message is not allowed through pgwarden", null,
                 "Call the function in a statement, e.g. SELECT f(...).", "FunctionCall message");
-        inFlight.add(new TrackedStatement("<FunctionCall>", refused, true));
-        ByteBuf forward = substitute(frame, alloc, "", "<FunctionCall>", refused, false);
+        TrackedStatement statement = new TrackedStatement("<FunctionCall>", refused, true);
+        inFlight.add(statement);
+        start(statement);
+        ByteBuf forward = substitute(frame, alloc, "", refused, false);
         syncPointsSent++;
         return forward;
     }
@@ -145,8 +211,12 @@ final class StatementTracker {
     void execute(ByteBuf frame) {
         Prepared portal = portals.get(MessageReader.executePortal(frame));
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
-        inFlight.add(portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
-                : new TrackedStatement(null, new Verdict.Allowed(Verdict.Summary.NONE), false));
+        TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
+                : new TrackedStatement("<unknown portal>", new Verdict.Allowed(Verdict.Summary.NONE), false);
+        inFlight.add(statement);
+        if (statement.verdict instanceof Verdict.Allowed) {
+            start(statement); // a refused statement's Parse was recorded, and it cannot run
+        }
     }
 
     void close(ByteBuf frame) {
@@ -159,13 +229,12 @@ final class StatementTracker {
         syncPointsSent++;
     }
 
-    private ByteBuf substitute(ByteBuf frame, ByteBufAllocator alloc, String statementName, String text,
+    private ByteBuf substitute(ByteBuf frame, ByteBufAllocator alloc, String statementName,
                                Verdict.Refused refused, boolean asParse) {
         frame.release();
         String token = tokenPrefix + (++refusalCount);
         refusals.add(new Refusal(token, syncPointsSent,
                 ClientError.statementRefused(refused.sqlState(), refused.message(), refused.detail(), refused.hint())));
-        outcomes.refused(text, refused);
         return asParse ? FrontendMessages.parse(alloc, statementName, token) : FrontendMessages.query(alloc, token);
     }
 
@@ -261,8 +330,8 @@ final class StatementTracker {
 
     private void finishOnly(TrackedStatement statement) {
         statement.finishedNanos = System.nanoTime();
-        if (statement.verdict instanceof Verdict.Allowed) {
-            outcomes.completed(statement); // a refusal was recorded when it was decided
+        if (statement.recorded) {
+            outcomes.completed(statement);
         }
     }
 }

@@ -60,6 +60,15 @@ public final class FrontendMessages {
         return BackendMessages.patchLength(buf);
     }
 
+    /** An Execute of {@code portal} with no row limit. */
+    public static ByteBuf execute(ByteBufAllocator alloc, String portal) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(EXECUTE).writeInt(0);
+        BackendMessages.writeCString(buf, portal);
+        buf.writeInt(0);
+        return BackendMessages.patchLength(buf);
+    }
+
     /** PasswordMessage carrying a cleartext or MD5 password string. */
     public static ByteBuf password(ByteBufAllocator alloc, String password) {
         ByteBuf buf = alloc.buffer();

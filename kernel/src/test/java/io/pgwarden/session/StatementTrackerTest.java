@@ -47,8 +47,11 @@ class StatementTrackerTest {
     private final List<StatementTracker.TrackedStatement> completed = new ArrayList<>();
     private final StatementTracker tracker = new StatementTracker(GATE, new StatementTracker.Outcomes() {
         @Override
-        public void refused(String text, Verdict.Refused verdict) {
-            refused.add(text);
+        public java.util.concurrent.CompletableFuture<?> started(StatementTracker.TrackedStatement statement) {
+            if (statement.verdict instanceof Verdict.Refused) {
+                refused.add(statement.text);
+            }
+            return null;
         }
 
         @Override
@@ -101,7 +104,7 @@ class StatementTrackerTest {
         assertThat(fields).containsEntry('C', "42501").containsEntry('M', "permission denied by pgwarden policy \"p\"")
                 .containsEntry('H', "ask");
         answer('Z', "I");
-        assertThat(completed).as("a refusal is recorded when decided, not again at its end").isEmpty();
+        assertThat(completed).singleElement().satisfies(s -> assertThat(s.sqlState).isEqualTo("42501"));
     }
 
     @Test
@@ -119,7 +122,8 @@ class StatementTrackerTest {
                 "duplicate key value", null, null);
         assertThat(tracker.upstreamMessage(BackendMessages.ERROR_RESPONSE, insertError, ALLOC)).isNull();
         answer('Z', "I");
-        assertThat(completed).singleElement().satisfies(s -> assertThat(s.sqlState).isEqualTo("23505"));
+        assertThat(completed).extracting(s -> s.text + " " + s.sqlState)
+                .containsExactly("DELETE FROM forbidden 42501", "INSERT INTO t VALUES (1) 23505");
 
         // Later, an error that merely quotes the old marker is the client's own: left alone.
         tracker.query(FrontendMessages.query(ALLOC, "SELECT '" + marker + "'::int"), ALLOC);
@@ -150,5 +154,34 @@ class StatementTrackerTest {
         String marker = MessageReader.queryText(forwarded);
         ByteBuf replacement = tracker.upstreamMessage(BackendMessages.ERROR_RESPONSE, syntaxError(marker), ALLOC);
         assertThat(MessageReader.errorFields(replacement)).containsEntry('C', "42501");
+    }
+
+    @Test
+    void aStatementWhoseRecordFailsIsReplacedByAMarkerAnsweredWithTheAuditError() {
+        java.util.concurrent.CompletableFuture<Long> record = new java.util.concurrent.CompletableFuture<>();
+        StatementTracker audited = new StatementTracker(GATE, new StatementTracker.Outcomes() {
+            @Override
+            public java.util.concurrent.CompletableFuture<?> started(StatementTracker.TrackedStatement statement) {
+                return record;
+            }
+
+            @Override
+            public void completed(StatementTracker.TrackedStatement statement) {
+                completed.add(statement);
+            }
+        });
+        ByteBuf frame = FrontendMessages.query(ALLOC, "SELECT 1");
+        ByteBuf forward = audited.query(frame, ALLOC);
+        assertThat(audited.takePendingRecord()).as("the session must wait for it").isSameAs(record);
+        assertThat(audited.takePendingRecord()).isNull();
+
+        record.completeExceptionally(new IllegalStateException("store down"));
+        ByteBuf marker = audited.unrecorded(forward, ALLOC, ClientError.auditUnavailable("s1"));
+        String token = MessageReader.queryText(marker);
+        assertThat(token).startsWith(StatementTracker.MARKER_PREFIX);
+        ByteBuf replacement = audited.upstreamMessage(BackendMessages.ERROR_RESPONSE, syntaxError(token), ALLOC);
+        assertThat(MessageReader.errorFields(replacement)).containsEntry('C', "58000");
+        audited.upstreamMessage(BackendMessages.READY_FOR_QUERY, upstream('Z', "I"), ALLOC);
+        assertThat(completed).as("an unrecorded statement has no outcome to record").isEmpty();
     }
 }
