@@ -265,7 +265,7 @@ public final class PgQueryLibrary {
     }
 
     @FunctionalInterface
-    private interface NativeCall<T> {
+    interface NativeCall<T> {
         T call() throws Throwable;
     }
 
@@ -283,9 +283,10 @@ public final class PgQueryLibrary {
         return invoke(call);
     }
 
-    private static <T> T onOwnThread(long stackSize, NativeCall<T> call) throws AnalysisException {
+    /** Runs {@code call} on a new thread with {@code stackSize} bytes of stack and waits for it. */
+    static <T> T onOwnThread(long stackSize, NativeCall<T> call) throws AnalysisException {
         Object[] outcome = new Object[2];
-        Thread thread = Thread.ofPlatform().name("pgwarden-deep-parse").daemon().stackSize(stackSize).unstarted(() -> {
+        Thread thread = Thread.ofPlatform().name("pgwarden-deep-statement").daemon().stackSize(stackSize).unstarted(() -> {
             try {
                 outcome[0] = invoke(call);
             } catch (AnalysisException | RuntimeException | Error e) {
