@@ -21,9 +21,9 @@ import java.util.regex.Pattern;
  */
 final class ConfigValidator {
 
-    /** The command classes a policy may name (DESIGN §5). */
-    static final Set<String> COMMANDS = Set.of("ALL", "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE",
-            "COPY_TO", "COPY_FROM", "DDL", "UTILITY", "TRANSACTION", "SET", "CALL", "FUNCTION_CALL", "LOCK", "GRANT");
+    /** The command classes a policy may name: the analysis' commands, and ALL. */
+    static final Set<String> COMMANDS = java.util.stream.Stream.concat(java.util.stream.Stream.of("ALL"),
+            java.util.Arrays.stream(io.pgwarden.analysis.Command.values()).map(Enum::name)).collect(java.util.stream.Collectors.toUnmodifiableSet());
     static final Set<String> DETECTORS = Set.of("email", "phone", "card", "ssn", "iban");
     private static final Pattern RELATION_PATTERN = Pattern.compile("[A-Za-z0-9_*$]+(\\.[A-Za-z0-9_*$]+)?");
     private static final Pattern COLUMN = Pattern.compile("[A-Za-z0-9_$]+\\.[A-Za-z0-9_$]+\\.[A-Za-z0-9_$]+");
@@ -174,7 +174,12 @@ final class ConfigValidator {
                 problem(at + ".upstream", "no upstream is named \"" + p.upstream() + "\"");
             }
             commands(at + ".allow.commands", p.allow().commands());
+            commands(at + ".deny.commands", p.deny().commands());
+            if (p.deny().commands().contains("ALL")) {
+                problem(at + ".deny.commands", "ALL would refuse every statement; list the commands to refuse");
+            }
             patterns(at + ".allow.relations", p.allow().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
+            patterns(at + ".allow.functions", p.allow().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
             patterns(at + ".deny.relations", p.deny().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
             patterns(at + ".deny.functions", p.deny().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
             for (int m = 0; m < p.mask().size(); m++) {

@@ -166,8 +166,8 @@ public record GatewayConfig(
             List<ApproveRule> approve) {
         public Policy {
             match = match != null ? match : new Match(null, null);
-            allow = allow != null ? allow : new Allow(null, null);
-            deny = deny != null ? deny : new Deny(null, null);
+            allow = allow != null ? allow : new Allow(null, null, null);
+            deny = deny != null ? deny : new Deny(null, null, null);
             mask = mask != null ? List.copyOf(mask) : List.of();
             approve = approve != null ? List.copyOf(approve) : List.of();
         }
@@ -180,16 +180,22 @@ public record GatewayConfig(
         }
     }
 
-    /** Absent lists allow everything; the statement analysis that enforces them is a later stage. */
-    public record Allow(List<String> commands, List<String> relations) {
+    /**
+     * What a policy's sessions may do (docs/policy.md). Absent {@code commands} and
+     * {@code relations} allow everything but the built-in deny list; {@code functions} only
+     * lifts built-in denies, by name.
+     */
+    public record Allow(List<String> commands, List<String> relations, List<String> functions) {
         public Allow {
             commands = commands != null ? List.copyOf(commands) : List.of("ALL");
             relations = relations != null ? List.copyOf(relations) : List.of("*");
+            functions = functions != null ? List.copyOf(functions) : List.of();
         }
     }
 
-    public record Deny(List<String> relations, List<String> functions) {
+    public record Deny(List<String> commands, List<String> relations, List<String> functions) {
         public Deny {
+            commands = commands != null ? List.copyOf(commands) : List.of();
             relations = relations != null ? List.copyOf(relations) : List.of();
             functions = functions != null ? List.copyOf(functions) : List.of();
         }

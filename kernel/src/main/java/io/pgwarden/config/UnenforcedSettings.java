@@ -31,15 +31,6 @@ public final class UnenforcedSettings {
         for (int i = 0; i < config.policies().size(); i++) {
             Policy p = config.policies().get(i);
             String at = "policies[" + i + "]";
-            if (!p.allow().commands().equals(List.of("ALL"))) {
-                found.add(at + ".allow.commands: statement analysis is not available in this version, so commands cannot be restricted");
-            }
-            if (!p.allow().relations().equals(List.of("*")) && !p.allow().relations().equals(List.of("*.*"))) {
-                found.add(at + ".allow.relations: statement analysis is not available in this version, so relations cannot be restricted");
-            }
-            if (!p.deny().relations().isEmpty() || !p.deny().functions().isEmpty()) {
-                found.add(at + ".deny: statement analysis is not available in this version, so nothing can be denied");
-            }
             if (!p.mask().isEmpty()) {
                 found.add(at + ".mask: masking is not available in this version");
             }

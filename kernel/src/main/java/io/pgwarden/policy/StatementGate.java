@@ -13,19 +13,4 @@ public interface StatementGate {
 
     /** An extended-protocol Parse of {@code sql} as statement {@code name} ("" for the unnamed one). */
     Verdict parse(String name, String sql);
-
-    /** Lets every statement through unexamined: for sessions of a policy that restricts nothing. */
-    StatementGate ALLOW_ALL = new StatementGate() {
-        private final Verdict allowed = new Verdict.Allowed(Verdict.Summary.NONE);
-
-        @Override
-        public Verdict query(String sql) {
-            return allowed;
-        }
-
-        @Override
-        public Verdict parse(String name, String sql) {
-            return allowed;
-        }
-    };
 }

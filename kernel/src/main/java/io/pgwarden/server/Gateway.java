@@ -23,7 +23,9 @@ import io.pgwarden.config.UnenforcedSettings;
 import io.pgwarden.plugin.PluginHost;
 import io.pgwarden.plugin.PluginLoadException;
 import io.pgwarden.policy.PolicySelector;
-import io.pgwarden.policy.StatementGate;
+import io.pgwarden.policy.PolicyGateFactory;
+import io.pgwarden.analysis.ParserUnavailableException;
+import io.pgwarden.analysis.StatementAnalyzer;
 import io.pgwarden.session.ClientError;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionRegistry;
@@ -98,6 +100,12 @@ public final class Gateway implements AutoCloseable {
         Map<String, String> passwords = upstreamPasswords(config.upstreams(), environment);
         ServerTls tls = serverTls(loaded);
         Path pluginDir = pluginDirectory(loaded);
+        StatementAnalyzer analyzer;
+        try {
+            analyzer = StatementAnalyzer.create();
+        } catch (ParserUnavailableException e) {
+            throw new GatewayStartException(e.getMessage(), e);
+        }
 
         Transport transport = Transport.select(System.getProperty("pgwarden.transport", "auto"));
         PluginHost plugins = null;
@@ -113,7 +121,7 @@ public final class Gateway implements AutoCloseable {
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
-                    new PolicySelector(config.policies(), config.upstreams()), (policy, identity, upstream, searchPath) -> StatementGate.ALLOW_ALL, connector, new SessionRegistry(), blocking, clients);
+                    new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer::analyze), connector, new SessionRegistry(), blocking, clients);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
                     loaded.resolve(config.admin().credentialFile()), services.registry());
 

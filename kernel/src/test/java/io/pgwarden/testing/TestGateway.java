@@ -105,6 +105,7 @@ public final class TestGateway implements AutoCloseable {
                   - name: testers
                     match: { groups: [testers] }
                     upstream: app
+                    allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
                 limits: { %s }
                 """.formatted(s.tlsMode(), PLUGINS, s.upstreamHost(), pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
                 s.extraUpstreamKeys().isEmpty() ? "" : "    " + s.extraUpstreamKeys(),

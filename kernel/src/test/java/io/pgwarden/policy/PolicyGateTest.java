@@ -1,0 +1,149 @@
+package io.pgwarden.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgwarden.analysis.StatementAnalyzer;
+import io.pgwarden.config.ConfigLoader;
+import io.pgwarden.config.GatewayConfig.Policy;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Policy decisions on real parses, without a network: the rules that the gateway test does not walk. */
+class PolicyGateTest {
+    private static StatementAnalyzer analyzer;
+
+    @BeforeAll
+    static void load() throws Exception {
+        analyzer = StatementAnalyzer.create();
+    }
+
+    private static PolicyGate gate(String policyYaml, List<String> searchPath) throws Exception {
+        String yaml = """
+                upstreams: [ { name: app, credential: { user: gw, password: x } } ]
+                authenticators: [ { type: static-keys, keys: [] } ]
+                policies:
+                """ + policyYaml.indent(2);
+        Policy policy = ConfigLoader.parse(yaml, "test.yaml", Path.of(".")).config().policies().getFirst();
+        return new PolicyGate(new CompiledPolicy(policy), analyzer::analyze, new SearchPathTracker(searchPath, "gw"));
+    }
+
+    private static final String READER = """
+            - name: reader
+              match: { groups: [g] }
+              upstream: app
+              allow: { commands: [SELECT], relations: ["public.*"] }
+            """;
+
+    private static Verdict.Refused refused(Verdict v) {
+        assertThat(v).isInstanceOf(Verdict.Refused.class);
+        return (Verdict.Refused) v;
+    }
+
+    @Test
+    void textThatDoesNotParseIsRefusedWithPostgresqlsOwnSyntaxError() throws Exception {
+        Verdict.Refused r = refused(gate(READER, List.of("public")).query("SELEC 1"));
+        assertThat(r.sqlState()).isEqualTo("42601");
+        assertThat(r.message()).contains("syntax error at or near \"SELEC\"");
+    }
+
+    @Test
+    void builtInDeniesAreLiftedOnlyByNamingThem() throws Exception {
+        String lifted = """
+                - name: ops
+                  match: { groups: [g] }
+                  upstream: app
+                  allow: { commands: [ALL, DO], functions: [pg_read_file] }
+                """;
+        PolicyGate all = gate(READER.replace("[SELECT]", "[ALL]"), List.of("public"));
+        assertThat(refused(all.query("SELECT pg_read_file('x')")).message()).contains("built-in deny list");
+        assertThat(refused(all.query("DO $$ BEGIN END $$")).hint()).isEqualTo("A policy lifts it only by naming DO in allow.commands.");
+        PolicyGate ops = gate(lifted, List.of("public"));
+        assertThat(ops.query("SELECT pg_catalog.pg_read_file('x')")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(ops.query("DO $$ BEGIN END $$")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(refused(ops.query("SELECT pg_ls_dir('.')")).message()).contains("pg_ls_dir");
+    }
+
+    @Test
+    void returningToTheSessionsOwnRoleIsAllowedSwitchingToAnotherIsNot() throws Exception {
+        PolicyGate g = gate(READER, List.of("public"));
+        assertThat(g.query("RESET ROLE")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.query("DISCARD ALL")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.query("RESET SESSION AUTHORIZATION")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(refused(g.query("SET ROLE admin")).message()).contains("ROLE_SWITCH");
+        assertThat(refused(g.query("SET LOCAL ROLE admin")).message()).contains("ROLE_SWITCH");
+    }
+
+    @Test
+    void denyCommandsRefusesEvenSessionCommands() throws Exception {
+        PolicyGate g = gate(READER.replace("allow:", "deny: { commands: [LISTEN] }\n  allow:"), List.of("public"));
+        assertThat(refused(g.query("LISTEN jobs")).hint()).contains("deny.commands");
+        assertThat(g.query("BEGIN")).isInstanceOf(Verdict.Allowed.class);
+    }
+
+    @Test
+    void aSearchPathChangedBySetConfigMakesEveryUnqualifiedNameAnySchema() throws Exception {
+        String lifted = """
+                - name: r
+                  match: { groups: [g] }
+                  upstream: app
+                  allow: { commands: [SELECT], relations: ["public.*"], functions: [set_config] }
+                """;
+        PolicyGate g = gate(lifted, List.of("public"));
+        assertThat(g.query("SELECT * FROM t")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.query("SELECT set_config('search_path', 'hr', false)")).isInstanceOf(Verdict.Allowed.class);
+        Verdict.Refused r = refused(g.query("SELECT * FROM t"));
+        assertThat(r.detail()).contains("cannot follow");
+        assertThat(g.query("SELECT * FROM public.t")).isInstanceOf(Verdict.Allowed.class);
+    }
+
+    @Test
+    void aWholeQueryStringIsRefusedWhenOneOfItsStatementsIs() throws Exception {
+        Verdict.Refused r = refused(gate(READER, List.of("public")).query("SELECT 1; DELETE FROM t; SELECT 2"));
+        assertThat(r.detail()).contains("holds 3 statements; none of them was run");
+        assertThat(r.summary().commands()).containsExactly("SELECT", "DELETE");
+    }
+
+    @Test
+    void aLaterStatementOfAStringRunsUnderTheSearchPathAnEarlierOneSet() throws Exception {
+        PolicyGate g = gate(READER, List.of("public"));
+        Verdict.Refused r = refused(g.query("SET search_path = hr; SELECT * FROM salaries"));
+        assertThat(r.message()).contains("hr.salaries");
+    }
+
+    @Test
+    void executeOfAnUnknownOrRefusedPreparedStatementIsRefused() throws Exception {
+        PolicyGate g = gate(READER, List.of("public"));
+        assertThat(refused(g.query("EXECUTE nothing")).sqlState()).isEqualTo("26000");
+        assertThat(g.query("PREPARE p AS SELECT * FROM public.t")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.query("EXECUTE p")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.query("EXPLAIN EXECUTE p")).isInstanceOf(Verdict.Allowed.class);
+        refused(g.query("PREPARE q AS DELETE FROM public.t"));
+        assertThat(refused(g.query("EXECUTE q")).sqlState()).isEqualTo("26000");
+    }
+
+    @Test
+    void statementsOverRelationsTheyDoNotNameAreRefusedUnlessEveryRelationIsAllowed() throws Exception {
+        String maintainer = """
+                - name: m
+                  match: { groups: [g] }
+                  upstream: app
+                  allow: { commands: [VACUUM], relations: ["public.*"] }
+                """;
+        assertThat(refused(gate(maintainer, List.of("public")).query("VACUUM")).message()).contains("does not name");
+        assertThat(gate(maintainer, List.of("public")).query("VACUUM public.t")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(gate(maintainer.replace("[\"public.*\"]", "[\"*\"]"), List.of("public")).query("VACUUM"))
+                .isInstanceOf(Verdict.Allowed.class);
+    }
+
+    @Test
+    void catalogsAreReadableUnlessDeniedButTheirSecretsAreNot() throws Exception {
+        PolicyGate g = gate(READER, List.of("public"));
+        assertThat(g.query("SELECT * FROM pg_catalog.pg_class")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.query("SELECT * FROM information_schema.tables")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(refused(g.query("SELECT rolpassword FROM pg_authid")).message()).contains("built-in deny list");
+        PolicyGate named = gate(READER.replace("[\"public.*\"]", "[\"public.*\", pg_catalog.pg_authid]"), List.of("public"));
+        assertThat(named.query("SELECT rolpassword FROM pg_catalog.pg_authid")).isInstanceOf(Verdict.Allowed.class);
+    }
+}
