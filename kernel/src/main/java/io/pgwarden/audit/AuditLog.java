@@ -90,8 +90,9 @@ public final class AuditLog implements AutoCloseable {
             }
         }
 
-        public static Settings defaults(String gatewayId, boolean redactLiterals) {
-            return new Settings(gatewayId, redactLiterals, 20_000, true, AuditOutbox.Backoff.DEFAULT);
+        /** The gateway's settings: 20,000 waiting requests, retries from 1 s up to 1 min. */
+        public static Settings defaults(String gatewayId, boolean redactLiterals, boolean fsync) {
+            return new Settings(gatewayId, redactLiterals, 20_000, fsync, AuditOutbox.Backoff.DEFAULT);
         }
     }
 

@@ -11,6 +11,8 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.pgwarden.audit.AuditLog;
+import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
@@ -25,6 +27,8 @@ import io.pgwarden.session.ClientError;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionRegistry;
 import io.pgwarden.session.SessionServices;
+import io.pgwarden.store.Store;
+import io.pgwarden.store.StoreException;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.tls.TlsSetupException;
 import io.pgwarden.upstream.UpstreamConnector;
@@ -67,10 +71,11 @@ public final class Gateway implements AutoCloseable {
     private final PluginHost plugins;
     private final ExecutorService blockingExecutor;
     private final ServerTls tls;
+    private final Audit audit;
     private volatile boolean closed;
 
     private Gateway(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel, SessionServices services,
-                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls) {
+                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls, Audit audit) {
         this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
         this.serverChannel = serverChannel;
@@ -78,6 +83,29 @@ public final class Gateway implements AutoCloseable {
         this.plugins = plugins;
         this.blockingExecutor = blockingExecutor;
         this.tls = tls;
+        this.audit = audit;
+    }
+
+    /**
+     * The audit log and its store, opened together and closed in reverse order: the log
+     * first (it drains its queue and closes its sinks), then the store.
+     */
+    private static final class Audit implements AutoCloseable {
+        Store store;
+        AuditLog log;
+        List<NamedSink> unclaimedSinks = List.of();
+
+        @Override
+        public void close() {
+            if (log != null) {
+                log.close();
+            } else {
+                PluginHost.closeSinks(unclaimedSinks);
+            }
+            if (store != null) {
+                store.close();
+            }
+        }
     }
 
     /**
@@ -97,17 +125,23 @@ public final class Gateway implements AutoCloseable {
         Transport transport = Transport.select(System.getProperty("pgwarden.transport", "auto"));
         PluginHost plugins = null;
         AuthenticatorChain authenticators = null;
+        Audit audit = new Audit();
         EventLoopGroup boss = null;
         EventLoopGroup workers = null;
         ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
         try {
             plugins = PluginHost.start(pluginDir);
             authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
+            audit.unclaimedSinks = plugins.auditSinks(config.audit().sinks(), Clock.systemUTC(), loaded.baseDir());
+            audit.store = Store.open(Store.resolveUrl(config.store().url(), loaded.baseDir()));
+            audit.log = AuditLog.open(audit.store, AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
+                    config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
             UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
-                    new PolicySelector(config.policies(), config.upstreams()), connector, new SessionRegistry(), blocking, clients);
+                    new PolicySelector(config.policies(), config.upstreams()), connector, new SessionRegistry(), blocking, clients,
+                    audit.log);
 
             boss = transport.newGroup(1);
             workers = transport.newGroup(config.listen().eventLoops());
@@ -141,16 +175,16 @@ public final class Gateway implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .syncUninterruptibly()
                     .channel();
-            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls);
+            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls, audit);
             LOG.info("pgwarden listening on {} ({} transport, client TLS {})", gateway.address(), transport.name(),
                     config.listen().tls().mode().name().toLowerCase(java.util.Locale.ROOT));
             return gateway;
-        } catch (PluginLoadException | UpstreamException e) {
-            cleanUp(plugins, authenticators, boss, workers, blocking);
+        } catch (PluginLoadException | UpstreamException | StoreException e) {
+            cleanUp(plugins, authenticators, audit, boss, workers, blocking);
             throw new GatewayStartException(e.getMessage(), e);
         } catch (Exception e) {
             // Netty rethrows a bind failure (java.net.BindException, a checked exception) unchecked.
-            cleanUp(plugins, authenticators, boss, workers, blocking);
+            cleanUp(plugins, authenticators, audit, boss, workers, blocking);
             throw new GatewayStartException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
                     + ": " + e.getMessage(), e);
         }
@@ -166,16 +200,33 @@ public final class Gateway implements AutoCloseable {
              AuthenticatorChain chain = plugins.authenticators(loaded.config().authenticators(), Clock.systemUTC(),
                      loaded.baseDir())) {
             LOG.debug("check-config: {} authenticator(s) built", chain);
-        } catch (PluginLoadException e) {
+            Store.resolveUrl(loaded.config().store().url(), loaded.baseDir());
+            PluginHost.closeSinks(plugins.auditSinks(loaded.config().audit().sinks(), Clock.systemUTC(), loaded.baseDir()));
+        } catch (PluginLoadException | StoreException e) {
             throw new GatewayStartException(e.getMessage(), e);
         }
     }
 
-    private static void cleanUp(PluginHost plugins, AuthenticatorChain authenticators, EventLoopGroup boss,
+    /** {@code audit.gateway_id}, or the host's name (or "pgwarden" when it has none). */
+    private static String gatewayId(GatewayConfig config) {
+        if (config.audit().gatewayId() != null) {
+            return config.audit().gatewayId();
+        }
+        try {
+            String host = java.net.InetAddress.getLocalHost().getHostName();
+            return host == null || host.isBlank() ? "pgwarden" : host;
+        } catch (java.io.IOException e) {
+            return "pgwarden";
+        }
+    }
+
+    private static void cleanUp(PluginHost plugins, AuthenticatorChain authenticators, Audit audit, EventLoopGroup boss,
                                 EventLoopGroup workers, ExecutorService blocking) {
         if (authenticators != null) {
             authenticators.close();
         }
+        // Before the plugins stop: the sinks are plugin classes.
+        audit.close();
         if (plugins != null) {
             plugins.close();
         }
@@ -251,6 +302,11 @@ public final class Gateway implements AutoCloseable {
         return services.registry();
     }
 
+    /** The audit trail: what the sessions record, and {@code list}/{@code verify} for the CLI and admin API. */
+    public AuditLog audit() {
+        return audit.log;
+    }
+
     /** Open client connections, including those still starting. */
     public int connections() {
         return services.clientChannels().size();
@@ -282,7 +338,7 @@ public final class Gateway implements AutoCloseable {
         // Give the FATAL messages a moment to be written before the sockets are forced shut.
         awaitNoConnections(System.nanoTime() + Duration.ofSeconds(2).toNanos());
         services.clientChannels().close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
-        cleanUp(plugins, services.authenticators(), bossGroup, workerGroup, blockingExecutor);
+        cleanUp(plugins, services.authenticators(), audit, bossGroup, workerGroup, blockingExecutor);
         LOG.info("pgwarden stopped");
     }
 
