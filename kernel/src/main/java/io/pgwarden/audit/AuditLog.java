@@ -23,6 +23,8 @@ import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -104,6 +106,13 @@ public final class AuditLog implements AutoCloseable {
     private final BlockingQueue<Request> queue;
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     private final Thread writer;
+    /**
+     * Completes each future on a virtual thread of its own, so that whatever a caller chained
+     * onto it without an executor runs there, never on the writer: a slow or blocking
+     * callback must not stall the audit of every other statement.
+     */
+    private final ExecutorService completer =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("pgwarden-audit-complete").factory());
     private final AtomicLong commits = new AtomicLong();
     private final AtomicLong recordsWritten = new AtomicLong();
     private final AtomicLong lastQueueFullLog = new AtomicLong();
@@ -234,7 +243,7 @@ public final class AuditLog implements AutoCloseable {
         CompletableFuture<T> future = (CompletableFuture<T>) request.future();
         gate.readLock().lock();
         try {
-            if (!accepting) {
+            if (!accepting || !writer.isAlive()) {
                 future.completeExceptionally(new AuditUnavailableException("the audit log is closed"));
             } else if (!queue.offer(request)) {
                 long now = System.nanoTime();
@@ -276,7 +285,16 @@ public final class AuditLog implements AutoCloseable {
             }
             batch.add(first);
             queue.drainTo(batch, MAX_BATCH - 1);
-            process(batch);
+            try {
+                process(batch);
+            } catch (RuntimeException e) {
+                // A bug, not a store failure: the writer must survive it, or every later
+                // request would wait forever.
+                LOG.error("audit writer: unexpected failure; {} request(s) refused", batch.size(), e);
+                AuditUnavailableException failure = new AuditUnavailableException("internal audit failure", e);
+                List<CompletableFuture<?>> futures = batch.stream().<CompletableFuture<?>>map(Request::future).toList();
+                futures.forEach(f -> completer.execute(() -> f.completeExceptionally(failure)));
+            }
             batch.clear();
         }
         if (!sessions.isEmpty() || !intentSessions.isEmpty()) {
@@ -295,7 +313,7 @@ public final class AuditLog implements AutoCloseable {
             try {
                 apply(r, tx);
             } catch (IllegalStateException e) {
-                r.future().completeExceptionally(e);
+                completer.execute(() -> r.future().completeExceptionally(e));
             }
         }
         if (tx.records.isEmpty()) {
@@ -498,7 +516,9 @@ public final class AuditLog implements AutoCloseable {
             } else {
                 LOG.debug("audit store write failed again", e);
             }
-            tx.failAll(new AuditUnavailableException("the audit store cannot be written: " + e.getMessage(), e));
+            AuditUnavailableException failure =
+                    new AuditUnavailableException("the audit store cannot be written: " + e.getMessage(), e);
+            tx.failAll(failure);
             return false;
         }
     }
@@ -621,6 +641,7 @@ public final class AuditLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        completer.shutdown();
         outbox.close(Duration.ofSeconds(5));
         closeConnection();
         LOG.info("audit log closed: {} records in the chain", lastSeq);
@@ -695,7 +716,9 @@ public final class AuditLog implements AutoCloseable {
         @SuppressWarnings("unchecked")
         void completeAll() {
             for (int i = 0; i < futures.size(); i++) {
-                ((CompletableFuture<Object>) futures.get(i)).complete(values.get(i));
+                CompletableFuture<Object> f = (CompletableFuture<Object>) futures.get(i);
+                Object value = values.get(i);
+                completer.execute(() -> f.complete(value));
             }
         }
 
@@ -707,7 +730,7 @@ public final class AuditLog implements AutoCloseable {
 
         void failAll(Throwable cause) {
             for (CompletableFuture<?> f : futures) {
-                f.completeExceptionally(cause);
+                completer.execute(() -> f.completeExceptionally(cause));
             }
         }
     }

@@ -208,6 +208,30 @@ class AuditLogTest {
     }
 
     @Test
+    void aCallbackThatBlocksDoesNotStallTheWriter() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+            await(log.sessionStarted(session("s1", "a")));
+            // A careless caller chains blocking work without an executor.
+            CompletableFuture<Void> blocked = log.recordIntent("s1", StatementIntent.allowed("SELECT 1"))
+                    .thenAccept(seq -> {
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+            try {
+                assertThat(await(log.recordIntent("s1", StatementIntent.allowed("SELECT 2")))).isEqualTo(3);
+                assertThat(blocked).isNotDone();
+            } finally {
+                release.countDown();
+            }
+            await(blocked);
+        }
+    }
+
+    @Test
     void listFiltersByIdentityAndTimeAndKeepsTheNewest() throws Exception {
         MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
         try (Store store = Store.open(AuditFixture.url(dir));
