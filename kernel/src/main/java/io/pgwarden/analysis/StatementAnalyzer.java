@@ -38,6 +38,8 @@ public final class StatementAnalyzer {
 
     private final PgQueryLibrary library;
     private final AnalysisCache cache;
+    /** Fingerprints by exact text: the audit asks for one per statement, most of them repeats. */
+    private final AnalysisCache fingerprints;
     private final int maxStatementBytes;
     private final ObjectMapper json;
 
@@ -45,6 +47,7 @@ public final class StatementAnalyzer {
             throws ParserUnavailableException {
         this.library = library;
         this.cache = new AnalysisCache(cacheEntries, cacheBytes, MAX_CACHED_TEXT);
+        this.fingerprints = new AnalysisCache(cacheEntries, cacheBytes / 4, MAX_CACHED_TEXT);
         this.maxStatementBytes = maxStatementBytes;
         // The walker refuses trees deeper than MAX_DEPTH nodes; a node is at most four JSON
         // levels (wrapper, body, list, typed field), so deeper JSON is refused here already.
@@ -89,7 +92,19 @@ public final class StatementAnalyzer {
 
     /** libpg_query's fingerprint (16 hex digits) for audit: equal for texts that differ only in literals and layout. */
     public String fingerprint(String sql) throws AnalysisException {
-        return library.fingerprint(sql);
+        Object cached = fingerprints.get(sql);
+        if (cached == null) {
+            try {
+                cached = library.fingerprint(sql);
+            } catch (AnalysisException e) {
+                cached = e;
+            }
+            fingerprints.put(sql, cached);
+        }
+        if (cached instanceof AnalysisException e) {
+            throw e;
+        }
+        return (String) cached;
     }
 
     /** The text with literals replaced by $n, for audit with redact_literals. */

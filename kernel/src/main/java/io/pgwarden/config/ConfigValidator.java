@@ -47,6 +47,7 @@ final class ConfigValidator {
         Set<String> approverNames = v.pluginEntries("approvers", config.approvers(), false);
         v.policies(config.policies(), upstreamNames, approverNames);
         v.pluginEntries("audit.sinks", config.audit().sinks(), false);
+        v.audit(config.audit());
         v.limits(config.limits());
         v.session(config.session());
         return List.copyOf(v.problems);
@@ -244,6 +245,13 @@ final class ConfigValidator {
             }
         }
         positive(at + ".timeout", rule.timeout());
+    }
+
+    private void audit(GatewayConfig.Audit audit) {
+        String id = audit.gatewayId();
+        if (id != null && (id.isBlank() || id.length() > 255 || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
+            problem("audit.gateway_id", "must be 1 to 255 printable ASCII characters without spaces");
+        }
     }
 
     private void session(GatewayConfig.Session session) {

@@ -36,7 +36,7 @@ public record GatewayConfig(
         authenticators = authenticators != null ? List.copyOf(authenticators) : List.of();
         approvers = approvers != null ? List.copyOf(approvers) : List.of();
         policies = policies != null ? List.copyOf(policies) : List.of();
-        audit = audit != null ? audit : new Audit(null);
+        audit = audit != null ? audit : new Audit(null, null, null, null);
         recording = recording != null ? recording : new Recording(null);
         session = session != null ? session : new Session(null);
         limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
@@ -225,9 +225,24 @@ public record GatewayConfig(
         }
     }
 
-    public record Audit(List<Map<String, Object>> sinks) {
+    /**
+     * The audit trail (docs/audit.md).
+     *
+     * @param sinks          audit sink plugin instances, fed from the store
+     * @param redactLiterals store statements with their literals replaced by $1, $2, …
+     * @param gatewayId      written into every audit record; default: the host's name
+     * @param fsync          force every group commit to the disk (default): records survive a power
+     *                       failure; off, they survive the gateway being killed, not the machine
+     */
+    public record Audit(
+            List<Map<String, Object>> sinks,
+            @JsonProperty("redact_literals") Boolean redactLiterals,
+            @JsonProperty("gateway_id") String gatewayId,
+            Boolean fsync) {
         public Audit {
             sinks = sinks != null ? List.copyOf(sinks) : List.of();
+            redactLiterals = redactLiterals != null && redactLiterals;
+            fsync = fsync == null || fsync;
         }
     }
 

@@ -41,8 +41,9 @@ public final class UnenforcedSettings {
         if (!config.approvers().isEmpty()) {
             found.add("approvers: approver plugins are not available in this version");
         }
-        if (!config.audit().sinks().isEmpty()) {
-            found.add("audit.sinks: audit sinks are not available in this version");
+        if (config.store().url().toLowerCase(java.util.Locale.ROOT).startsWith("jdbc:postgresql:")) {
+            found.add("store.url: a PostgreSQL store shared by several gateways is not available in this version; "
+                    + "use the embedded jdbc:h2:file:PATH");
         }
         if (config.recording().enabled()) {
             found.add("recording.enabled: session recording is not available in this version");

@@ -1,6 +1,8 @@
 package io.pgwarden.plugin;
 
+import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthenticatorChain;
+import io.pgwarden.plugin.api.AuditSinkFactory;
 import io.pgwarden.plugin.api.AuthenticatorFactory;
 import io.pgwarden.plugin.api.PluginConfig;
 import io.pgwarden.plugin.api.PluginConfigException;
@@ -138,6 +140,62 @@ public final class PluginHost implements AutoCloseable {
             throw e;
         }
         return new AuthenticatorChain(built);
+    }
+
+    /**
+     * Builds one audit sink per {@code audit.sinks[]} entry, in order, each named by its
+     * {@code name} or else its {@code type} (the configuration checks these are distinct).
+     * On an error, the sinks built so far are closed.
+     */
+    public List<NamedSink> auditSinks(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
+            throws PluginLoadException {
+        Map<String, AuditSinkFactory> byType = new LinkedHashMap<>();
+        for (AuditSinkFactory f : manager.getExtensions(AuditSinkFactory.class)) {
+            AuditSinkFactory previous = byType.putIfAbsent(f.type(), f);
+            if (previous != null) {
+                throw new PluginLoadException("two plugins provide audit sink type \"" + f.type() + "\": "
+                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
+                        + manager.whichPlugin(f.getClass()).getPluginId());
+            }
+        }
+        List<NamedSink> built = new ArrayList<>();
+        try {
+            for (int i = 0; i < entries.size(); i++) {
+                String at = "audit.sinks[" + i + "]";
+                String type = (String) entries.get(i).get("type");
+                AuditSinkFactory factory = byType.get(type);
+                if (factory == null) {
+                    throw new PluginLoadException(at + ".type: no plugin provides audit sink type \"" + type
+                            + "\" (" + (byType.isEmpty() ? "no audit sink plugins are loaded"
+                            : "available: " + String.join(", ", new TreeSet<>(byType.keySet()))) + "; plugins.dir is "
+                            + directory + ")");
+                }
+                Object name = entries.get(i).getOrDefault("name", type);
+                try {
+                    built.add(new NamedSink((String) name, at + " (" + name + ")",
+                            factory.create(new PluginConfig(at, entries.get(i)), new PluginContext(at, clock, baseDirectory))));
+                } catch (PluginConfigException e) {
+                    throw new PluginLoadException(e.getMessage());
+                } catch (RuntimeException e) {
+                    throw new PluginLoadException(at + ": the " + type + " plugin failed to build this sink: " + e);
+                }
+            }
+        } catch (PluginLoadException e) {
+            closeSinks(built);
+            throw e;
+        }
+        return List.copyOf(built);
+    }
+
+    /** Closes sinks that never reached an audit log (which otherwise closes them). */
+    public static void closeSinks(List<NamedSink> sinks) {
+        for (NamedSink s : sinks) {
+            try {
+                s.sink().close();
+            } catch (RuntimeException e) {
+                LOG.warn("audit sink {} did not close cleanly", s.instance(), e);
+            }
+        }
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.pgwarden.analysis.RelationRef;
 import io.pgwarden.analysis.SqlSyntaxException;
 import io.pgwarden.analysis.StatementAnalysis;
 import io.pgwarden.analysis.StatementDetail;
+import io.pgwarden.analysis.StatementAnalyzer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -25,25 +26,19 @@ import java.util.Set;
  */
 public final class PolicyGate implements StatementGate {
 
-    /** Turns text into analysed statements; the analyzer's cache sits behind it. */
-    @FunctionalInterface
-    public interface SqlAnalyzer {
-        List<AnalyzedStatement> analyze(String sql) throws AnalysisException;
-    }
-
     /** Names a session may PREPARE at SQL level; beyond, PREPARE is refused (memory bound). */
     static final int MAX_PREPARED_VERSIONS = 10_000;
 
     private static final Set<String> CATALOG_SCHEMAS = Set.of("pg_catalog", "information_schema");
 
     private final CompiledPolicy policy;
-    private final SqlAnalyzer analyzer;
+    private final StatementAnalyzer analyzer;
     private final SearchPathTracker searchPath;
     /** Every analysis PREPAREd under a name; EXECUTE must pass all of them (a failed DEALLOCATE or PREPARE is invisible here). */
     private final Map<String, List<StatementAnalysis>> prepared = new HashMap<>();
     private int preparedVersions;
 
-    PolicyGate(CompiledPolicy policy, SqlAnalyzer analyzer, SearchPathTracker searchPath) {
+    PolicyGate(CompiledPolicy policy, StatementAnalyzer analyzer, SearchPathTracker searchPath) {
         this.policy = policy;
         this.analyzer = analyzer;
         this.searchPath = searchPath;
@@ -57,6 +52,15 @@ public final class PolicyGate implements StatementGate {
     @Override
     public Verdict parse(String name, String sql) {
         return decide(sql);
+    }
+
+    @Override
+    public String withoutLiterals(String sql) {
+        try {
+            return analyzer.normalize(sql);
+        } catch (AnalysisException e) {
+            return "<statement that does not parse, not stored: audit.redact_literals is on>";
+        }
     }
 
     private Verdict decide(String sql) {
@@ -78,7 +82,14 @@ public final class PolicyGate implements StatementGate {
             a.relations().forEach(r -> relations.add(r.qualifiedName()));
             a.functions().forEach(f -> functions.add(f.qualifiedName()));
         }
-        Verdict.Summary summary = new Verdict.Summary(List.copyOf(commands), List.copyOf(relations), List.copyOf(functions), null, null);
+        String fingerprint;
+        try {
+            fingerprint = statements.isEmpty() ? null : analyzer.fingerprint(sql);
+        } catch (AnalysisException e) {
+            fingerprint = null; // it parsed a moment ago; the audit does without
+        }
+        Verdict.Summary summary = new Verdict.Summary(List.copyOf(commands), List.copyOf(relations), List.copyOf(functions),
+                fingerprint);
         for (AnalyzedStatement s : statements) {
             Refusal refusal = check(s.analysis());
             if (refusal == null) {

@@ -1,5 +1,6 @@
 package io.pgwarden.policy;
 
+import io.pgwarden.analysis.StatementAnalyzer;
 import io.pgwarden.config.GatewayConfig.Policy;
 import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.plugin.api.Identity;
@@ -11,9 +12,9 @@ import java.util.stream.Collectors;
 /** Opens a {@link PolicyGate} per session over the policies compiled once at start-up. */
 public final class PolicyGateFactory implements StatementGateFactory {
     private final Map<String, CompiledPolicy> policies;
-    private final PolicyGate.SqlAnalyzer analyzer;
+    private final StatementAnalyzer analyzer;
 
-    public PolicyGateFactory(List<Policy> policies, PolicyGate.SqlAnalyzer analyzer) {
+    public PolicyGateFactory(List<Policy> policies, StatementAnalyzer analyzer) {
         this.policies = policies.stream().map(CompiledPolicy::new)
                 .collect(Collectors.toUnmodifiableMap(p -> p.name, Function.identity()));
         this.analyzer = analyzer;

@@ -13,4 +13,7 @@ public interface StatementGate {
 
     /** An extended-protocol Parse of {@code sql} as statement {@code name} ("" for the unnamed one). */
     Verdict parse(String name, String sql);
+
+    /** The text with its literals replaced by $1, $2, … (audit.redact_literals). */
+    String withoutLiterals(String sql);
 }

@@ -16,17 +16,15 @@ public sealed interface Verdict {
      * @param relations   every relation read or written, schema-qualified as resolved
      * @param functions   every function called, schema-qualified as written
      * @param fingerprint libpg_query's fingerprint: equal for statements that differ only in literals
-     * @param redacted    the text with literals replaced by $n (for audit.redact_literals), or null
      */
-    record Summary(List<String> commands, List<String> relations, List<String> functions, String fingerprint,
-                   String redacted) {
+    record Summary(List<String> commands, List<String> relations, List<String> functions, String fingerprint) {
         public Summary {
             commands = List.copyOf(commands);
             relations = List.copyOf(relations);
             functions = List.copyOf(functions);
         }
 
-        public static final Summary NONE = new Summary(List.of(), List.of(), List.of(), null, null);
+        public static final Summary NONE = new Summary(List.of(), List.of(), List.of(), null);
     }
 
     record Allowed(Summary summary) implements Verdict {

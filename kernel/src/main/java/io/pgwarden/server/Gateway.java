@@ -13,6 +13,8 @@ import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgwarden.admin.AdminServer;
 import io.pgwarden.admin.AdminStartException;
+import io.pgwarden.audit.AuditLog;
+import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
@@ -30,6 +32,8 @@ import io.pgwarden.session.ClientError;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionRegistry;
 import io.pgwarden.session.SessionServices;
+import io.pgwarden.store.Store;
+import io.pgwarden.store.StoreException;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.tls.TlsSetupException;
 import io.pgwarden.upstream.UpstreamConnector;
@@ -73,10 +77,11 @@ public final class Gateway implements AutoCloseable {
     private final ExecutorService blockingExecutor;
     private final ServerTls tls;
     private final AdminServer admin;
+    private final Audit audit;
     private volatile boolean closed;
 
     private Gateway(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel, SessionServices services,
-                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls, AdminServer admin) {
+                    PluginHost plugins, ExecutorService blockingExecutor, ServerTls tls, AdminServer admin, Audit audit) {
         this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
         this.serverChannel = serverChannel;
@@ -85,6 +90,29 @@ public final class Gateway implements AutoCloseable {
         this.blockingExecutor = blockingExecutor;
         this.tls = tls;
         this.admin = admin;
+        this.audit = audit;
+    }
+
+    /**
+     * The audit log and its store, opened together and closed in reverse order: the log
+     * first (it drains its queue and closes its sinks), then the store.
+     */
+    private static final class Audit implements AutoCloseable {
+        Store store;
+        AuditLog log;
+        List<NamedSink> unclaimedSinks = List.of();
+
+        @Override
+        public void close() {
+            if (log != null) {
+                log.close();
+            } else {
+                PluginHost.closeSinks(unclaimedSinks);
+            }
+            if (store != null) {
+                store.close();
+            }
+        }
     }
 
     /**
@@ -110,6 +138,7 @@ public final class Gateway implements AutoCloseable {
         Transport transport = Transport.select(System.getProperty("pgwarden.transport", "auto"));
         PluginHost plugins = null;
         AuthenticatorChain authenticators = null;
+        Audit audit = new Audit();
         EventLoopGroup boss = null;
         EventLoopGroup workers = null;
         AdminServer admin = null;
@@ -117,11 +146,16 @@ public final class Gateway implements AutoCloseable {
         try {
             plugins = PluginHost.start(pluginDir);
             authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
+            audit.unclaimedSinks = plugins.auditSinks(config.audit().sinks(), Clock.systemUTC(), loaded.baseDir());
+            audit.store = Store.open(Store.resolveUrl(config.store().url(), loaded.baseDir()));
+            audit.log = AuditLog.open(audit.store, AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
+                    config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
             UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
-                    new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer::analyze), connector, new SessionRegistry(), blocking, clients);
+                    new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer),
+                    connector, new SessionRegistry(), blocking, clients, audit.log);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
                     loaded.resolve(config.admin().credentialFile()), services.registry());
 
@@ -157,16 +191,16 @@ public final class Gateway implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .syncUninterruptibly()
                     .channel();
-            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls, admin);
+            Gateway gateway = new Gateway(boss, workers, server, services, plugins, blocking, tls, admin, audit);
             LOG.info("pgwarden listening on {} ({} transport, client TLS {})", gateway.address(), transport.name(),
                     config.listen().tls().mode().name().toLowerCase(java.util.Locale.ROOT));
             return gateway;
-        } catch (PluginLoadException | UpstreamException | AdminStartException e) {
-            cleanUp(admin, plugins, authenticators, boss, workers, blocking);
+        } catch (PluginLoadException | UpstreamException | StoreException | AdminStartException e) {
+            cleanUp(admin, plugins, authenticators, audit, boss, workers, blocking);
             throw new GatewayStartException(e.getMessage(), e);
         } catch (Exception e) {
             // Netty rethrows a bind failure (java.net.BindException, a checked exception) unchecked.
-            cleanUp(admin, plugins, authenticators, boss, workers, blocking);
+            cleanUp(admin, plugins, authenticators, audit, boss, workers, blocking);
             throw new GatewayStartException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
                     + ": " + e.getMessage(), e);
         }
@@ -182,12 +216,27 @@ public final class Gateway implements AutoCloseable {
              AuthenticatorChain chain = plugins.authenticators(loaded.config().authenticators(), Clock.systemUTC(),
                      loaded.baseDir())) {
             LOG.debug("check-config: {} authenticator(s) built", chain);
-        } catch (PluginLoadException e) {
+            Store.resolveUrl(loaded.config().store().url(), loaded.baseDir());
+            PluginHost.closeSinks(plugins.auditSinks(loaded.config().audit().sinks(), Clock.systemUTC(), loaded.baseDir()));
+        } catch (PluginLoadException | StoreException e) {
             throw new GatewayStartException(e.getMessage(), e);
         }
     }
 
-    private static void cleanUp(AdminServer admin, PluginHost plugins, AuthenticatorChain authenticators, EventLoopGroup boss,
+    /** {@code audit.gateway_id}, or the host's name (or "pgwarden" when it has none). */
+    private static String gatewayId(GatewayConfig config) {
+        if (config.audit().gatewayId() != null) {
+            return config.audit().gatewayId();
+        }
+        try {
+            String host = java.net.InetAddress.getLocalHost().getHostName();
+            return host == null || host.isBlank() ? "pgwarden" : host;
+        } catch (java.io.IOException e) {
+            return "pgwarden";
+        }
+    }
+
+    private static void cleanUp(AdminServer admin, PluginHost plugins, AuthenticatorChain authenticators, Audit audit, EventLoopGroup boss,
                                 EventLoopGroup workers, ExecutorService blocking) {
         if (admin != null) {
             admin.close();
@@ -195,6 +244,8 @@ public final class Gateway implements AutoCloseable {
         if (authenticators != null) {
             authenticators.close();
         }
+        // Before the plugins stop: the sinks are plugin classes.
+        audit.close();
         if (plugins != null) {
             plugins.close();
         }
@@ -275,6 +326,11 @@ public final class Gateway implements AutoCloseable {
         return services.registry();
     }
 
+    /** The audit trail: what the sessions record, and {@code list}/{@code verify} for the CLI and admin API. */
+    public AuditLog audit() {
+        return audit.log;
+    }
+
     /** Open client connections, including those still starting. */
     public int connections() {
         return services.clientChannels().size();
@@ -306,7 +362,7 @@ public final class Gateway implements AutoCloseable {
         // Give the FATAL messages a moment to be written before the sockets are forced shut.
         awaitNoConnections(System.nanoTime() + Duration.ofSeconds(2).toNanos());
         services.clientChannels().close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
-        cleanUp(admin, plugins, services.authenticators(), bossGroup, workerGroup, blockingExecutor);
+        cleanUp(admin, plugins, services.authenticators(), audit, bossGroup, workerGroup, blockingExecutor);
         LOG.info("pgwarden stopped");
     }
 

@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pgwarden.audit.SessionContext;
 import io.pgwarden.config.GatewayConfig.ClientTlsMode;
 import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.plugin.api.Credentials;
@@ -66,6 +67,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private String clientAddress = "?";
     private io.pgwarden.config.GatewayConfig.Policy policy;
     private StatementTracker statements;
+    private StatementAudit audit;
+    /** Why the session ended, for the audit trail. */
+    private String endReason = "client disconnected";
     /** A statement's record is not durable yet: what the client sent since waits here, in order. */
     private boolean recordPending;
     private final Queue<ByteBuf> awaitingRecord = new ArrayDeque<>();
@@ -163,6 +167,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         releaseEarlyFrames();
         awaitingRecord.forEach(ReferenceCountUtil::safeRelease);
         awaitingRecord.clear();
+        if (audit != null) {
+            audit.sessionEnded(endReason);
+        }
         if (registered) {
             services.registry().remove(upstreamKey.processId(), secretKey, this);
         }
@@ -182,6 +189,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Sends the error, closes the client after it is written, and ends the session. */
     void fatal(ClientError error) {
         Channel client = ctx.channel();
+        endReason = "ended by the gateway: " + error.sqlState() + " " + error.message();
         close();
         if (client.isActive()) {
             client.writeAndFlush(error.encode(client.alloc())).addListener(ChannelFutureListener.CLOSE);
@@ -468,8 +476,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         upstreamChannel = connection.channel();
         upstreamKey = connection.backendKey();
-        statements = new StatementTracker(services.statementGates().open(policy, identity, upstream, connection.searchPath()),
-                new StatementLog(id));
+        var gate = services.statementGates().open(policy, identity, upstream, connection.searchPath());
+        audit = new StatementAudit(id, services.audit(), gate);
+        statements = new StatementTracker(gate, audit);
+        // Recorded before any statement of the session: the writer keeps the order.
+        audit.sessionStarted(SessionContext.of(id, identity, clientAddress, database, upstream.name())).exceptionally(e -> {
+            LOG.warn("session {}: its start could not be recorded in the audit trail: {}", id, e.toString());
+            return null;
+        });
         // From here the upstream's bytes are forwarded as read; the relay walks the message
         // headers itself. Removing the login's frame decoder hands any bytes it still holds
         // (a notification right after ReadyForQuery) to the relay.
@@ -541,6 +555,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     // when the upstream closes (upstreamClosed), after the last result is relayed.
                     LOG.info("session {}: client {} ended the session", id, clientAddress);
                     clientTerminated = true;
+                    endReason = "client ended the session";
                     ctx.channel().config().setAutoRead(false);
                 }
                 case FrontendMessages.QUERY -> {
@@ -651,6 +666,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         LOG.warn("session {}: upstream {} closed the connection{}", id, upstream.name(),
                 upstreamSentFatal ? " after a FATAL error" : " unexpectedly");
+        endReason = "upstream closed the connection" + (upstreamSentFatal ? " after a FATAL error" : "");
         if (upstreamSentFatal) {
             close();
             ctx.channel().flush();

@@ -1,6 +1,7 @@
 package io.pgwarden.session;
 
 import io.netty.channel.group.ChannelGroup;
+import io.pgwarden.audit.AuditLog;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
@@ -17,6 +18,7 @@ import java.util.concurrent.Executor;
  * @param statementGates   decides on each statement of a session before it is forwarded
  * @param blockingExecutor runs plugin calls that may block (virtual threads), off the event loops
  * @param clientChannels   every open client channel, for the connection limit and shutdown
+ * @param audit            the audit trail: intents before statements are forwarded, outcomes after
  */
 public record SessionServices(
         GatewayConfig config,
@@ -28,5 +30,6 @@ public record SessionServices(
         UpstreamConnector upstreams,
         SessionRegistry registry,
         Executor blockingExecutor,
-        ChannelGroup clientChannels) {
+        ChannelGroup clientChannels,
+        AuditLog audit) {
 }

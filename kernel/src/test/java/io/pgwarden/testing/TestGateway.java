@@ -88,6 +88,7 @@ public final class TestGateway implements AutoCloseable {
         return """
                 listen: { host: 127.0.0.1, port: 0, tls: { mode: %s } }
                 plugins: { dir: "%s" }
+                store: { url: "%s" }
                 upstreams:
                   - name: app
                     host: %s
@@ -107,7 +108,7 @@ public final class TestGateway implements AutoCloseable {
                     upstream: app
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
                 limits: { %s }
-                """.formatted(s.tlsMode(), PLUGINS, s.upstreamHost(), pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
+                """.formatted(s.tlsMode(), PLUGINS, freshStoreUrl(), s.upstreamHost(), pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
                 s.extraUpstreamKeys().isEmpty() ? "" : "    " + s.extraUpstreamKeys(),
                 AGENT, sha256Hex(AGENT_KEY), sha256Hex("outsider-key"), s.limits());
     }
@@ -122,6 +123,19 @@ public final class TestGateway implements AutoCloseable {
         int limits = base.indexOf("limits: {");
         return base.substring(0, policies) + moreAuthenticators.stripTrailing() + "\n"
                 + base.substring(policies, limits) + morePolicies.stripTrailing() + "\n" + base.substring(limits);
+    }
+
+    /**
+     * A store of its own for each configuration: one H2 file admits one gateway, and the
+     * tests' files stay under target/.
+     */
+    public static String freshStoreUrl() {
+        try {
+            Path dir = java.nio.file.Files.createDirectories(Path.of("target/test-stores").toAbsolutePath());
+            return "jdbc:h2:file:" + java.nio.file.Files.createTempDirectory(dir, "store-").resolve("pgwarden");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**

@@ -1,0 +1,25 @@
+package io.pgwarden.audit;
+
+import io.pgwarden.store.Store;
+import java.time.Duration;
+
+/**
+ * Runs in a child JVM for {@link AuditCrashRecoveryTest}: records one finished and one
+ * unfinished statement, says READY, and waits to be killed with SIGKILL.
+ */
+public final class AuditCrashHelper {
+    private AuditCrashHelper() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Store store = Store.open(args[0]);
+        AuditLog log = AuditFixture.open(store);
+        AuditFixture.await(log.sessionStarted(AuditFixture.session("s1", "crash-test")));
+        long done = AuditFixture.await(log.recordIntent("s1", StatementIntent.allowed("SELECT 1")));
+        AuditFixture.await(log.recordOutcome(done, StatementOutcome.ok(1L, Duration.ofMillis(1))));
+        long running = AuditFixture.await(log.recordIntent("s1", StatementIntent.allowed("DELETE FROM big_table")));
+        System.out.println("READY " + running);
+        System.out.flush();
+        Thread.sleep(Duration.ofMinutes(5));
+    }
+}
