@@ -25,6 +25,7 @@ class AuditGatewayTest {
     private LoadedConfig config(String audit) throws Exception {
         String yaml = """
                 listen: { host: 127.0.0.1, port: 0, tls: { mode: disable } }
+                admin: { port: 0 }
                 plugins: { dir: "%s" }
                 upstreams: [ { name: app, credential: { user: u, password: dev-only } } ]
                 authenticators: [ { type: static-keys, keys: [ { name: a, key_sha256: "%s" } ] } ]

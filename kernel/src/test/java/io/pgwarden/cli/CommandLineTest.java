@@ -101,6 +101,7 @@ class CommandLineTest {
             Path file = dir.resolve("busy.yaml");
             Files.writeString(file, """
                     listen: { host: 127.0.0.1, port: %d, tls: { mode: disable } }
+                    admin: { port: 0 }
                     upstreams: [ { name: app, credential: { user: u, password: dev-only } } ]
                     authenticators: [ { type: static-keys, keys: [ { name: a, key_sha256: "%s" } ] } ]
                     policies: [ { name: p, match: { names: [a] }, upstream: app } ]
