@@ -2,12 +2,14 @@ package io.pgwarden.admin;
 
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.pgwarden.audit.AuditLog;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionInfo;
 import io.pgwarden.session.SessionRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +42,7 @@ public final class AdminServer implements AutoCloseable {
      *
      * @throws AdminStartException when the port cannot be opened or the file written
      */
-    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions)
+    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit)
             throws AdminStartException {
         AdminCredential[] holder = new AdminCredential[1];
         Javalin app = Javalin.create(config -> {
@@ -60,6 +62,8 @@ public final class AdminServer implements AutoCloseable {
             config.routes.get("/api/sessions", ctx -> listSessions(ctx, sessions));
             config.routes.delete("/api/sessions/{id}", ctx -> killSession(ctx, sessions));
             config.routes.post("/api/sessions/kill", ctx -> killIdentity(ctx, sessions));
+            config.routes.get("/api/audit", ctx -> listAudit(ctx, audit));
+            config.routes.get("/api/audit/verify", ctx -> ctx.json(AuditJson.verify(audit.verify())));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 LOG.warn("admin API: {} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, 500, "internal error in the admin API; see the gateway's log");
@@ -130,6 +134,24 @@ public final class AdminServer implements AutoCloseable {
         matching.forEach(s -> s.kill(BY_ADMIN_API));
         LOG.info("admin API: ending {} session(s) of identity {}", matching.size(), identity);
         ctx.json(Map.of("killed", matching.stream().map(FrontendSession::id).toList()));
+    }
+
+    private static void listAudit(Context ctx, AuditLog audit) throws Exception {
+        String identity = ctx.queryParam("identity");
+        Instant since;
+        int limit;
+        try {
+            since = ctx.queryParam("since") == null ? null : Instant.parse(ctx.queryParam("since"));
+            limit = ctx.queryParam("limit") == null ? 100 : Integer.parseInt(ctx.queryParam("limit"));
+        } catch (RuntimeException e) {
+            error(ctx, 400, "since must be an ISO-8601 instant and limit a whole number");
+            return;
+        }
+        if (limit < 1 || limit > 100_000) {
+            error(ctx, 400, "limit must be between 1 and 100000");
+            return;
+        }
+        ctx.json(Map.of("events", audit.list(identity, since, limit).stream().map(AuditJson::entry).toList()));
     }
 
     private static Map<String, Object> view(SessionInfo info) {

@@ -5,13 +5,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Parses the configuration's duration notation: a whole number and a unit, e.g. {@code 500ms}, {@code 30s}, {@code 10m}, {@code 1h}, {@code 7d}. */
-final class Durations {
+public final class Durations {
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h|d)");
 
     private Durations() {
     }
 
-    static Duration parse(String text) {
+    public static Duration parse(String text) {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("\"" + text + "\" is not a duration (use a number and a unit: 500ms, 30s, 10m, 1h, 7d)");

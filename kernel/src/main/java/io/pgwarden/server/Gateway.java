@@ -157,7 +157,7 @@ public final class Gateway implements AutoCloseable {
                     new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer),
                     connector, new SessionRegistry(), blocking, clients, audit.log);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
-                    loaded.resolve(config.admin().credentialFile()), services.registry());
+                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log);
 
             boss = transport.newGroup(1);
             workers = transport.newGroup(config.listen().eventLoops());
