@@ -309,12 +309,17 @@ public final class AuditLog implements AutoCloseable {
 
     private void process(List<Request> batch) {
         Transaction tx = new Transaction(null);
-        for (Request r : batch) {
-            try {
-                apply(r, tx);
-            } catch (IllegalStateException e) {
-                completer.execute(() -> r.future().completeExceptionally(e));
+        try {
+            for (Request r : batch) {
+                try {
+                    apply(r, tx);
+                } catch (IllegalStateException e) {
+                    completer.execute(() -> r.future().completeExceptionally(e));
+                }
             }
+        } catch (RuntimeException e) {
+            tx.rollBack(); // memory stays as the store has it
+            throw e;
         }
         if (tx.records.isEmpty()) {
             return;

@@ -155,7 +155,7 @@ public final class AuditOutbox {
                 if (batch == null) {
                     try {
                         batch = reader.completedAfter(cursor, batchSize);
-                    } catch (SQLException e) {
+                    } catch (SQLException | RuntimeException e) {
                         LOG.warn("audit sink {}: cannot read the store: {}", sink.instance(), e.getMessage());
                         if (stopping.await(delay.toMillis(), TimeUnit.MILLISECONDS)) {
                             return;
@@ -198,7 +198,7 @@ public final class AuditOutbox {
                 long through = batch.getLast().completionSeq();
                 try {
                     reader.advance(sink.name(), through, clock.instant());
-                } catch (SQLException e) {
+                } catch (SQLException | RuntimeException e) {
                     // Delivered but not noted: after a restart this batch goes out once more.
                     LOG.warn("audit sink {}: cannot store the delivery position: {}", sink.instance(), e.getMessage());
                 }

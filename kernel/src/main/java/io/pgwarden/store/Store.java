@@ -90,11 +90,11 @@ public final class Store implements AutoCloseable {
 
     /** Opens (creating when absent) the database at a URL from {@link #resolveUrl}. */
     public static Store open(String url) throws StoreException {
-        String key = url.toLowerCase(Locale.ROOT);
+        String key = fileKey(url);
         if (!OPEN.add(key)) {
             throw new StoreException("store.url: " + url + " is already open in this process");
         }
-        String full = url + (key.contains(";db_close_on_exit=") ? "" : ";DB_CLOSE_ON_EXIT=FALSE");
+        String full = url + (url.toLowerCase(Locale.ROOT).contains(";db_close_on_exit=") ? "" : ";DB_CLOSE_ON_EXIT=FALSE");
         Connection keeper = null;
         try {
             // The gateway closes the store itself at shutdown, after the audit writer has
@@ -117,6 +117,12 @@ public final class Store implements AutoCloseable {
             closeQuietly(keeper);
             throw new StoreException("store.url: cannot open " + url + ": " + describe(e), e);
         }
+    }
+
+    /** The database a URL names, whatever settings follow it: the key of {@link #OPEN}. */
+    private static String fileKey(String url) {
+        int semicolon = url.indexOf(';');
+        return (semicolon < 0 ? url : url.substring(0, semicolon)).toLowerCase(Locale.ROOT);
     }
 
     /** A random id made when the store was created: event ids built on it never repeat across stores. */
@@ -225,7 +231,7 @@ public final class Store implements AutoCloseable {
             LOG.warn("store {}: shutdown: {}", displayName, describe(e));
         } finally {
             closeQuietly(keeper);
-            OPEN.remove(displayName.toLowerCase(Locale.ROOT));
+            OPEN.remove(fileKey(displayName));
         }
     }
 

@@ -105,6 +105,26 @@ class AuditLogTest {
     }
 
     @Test
+    void verifyWhileTheWriterWritesSeesAConsistentSnapshot() throws Exception {
+        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+            await(log.sessionStarted(session("s1", "a")));
+            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < 2_000; i++) {
+                    log.recordIntent("s1", StatementIntent.allowed("SELECT " + i))
+                            .thenCompose(seq -> log.recordOutcome(seq, StatementOutcome.ok(1L, null)));
+                }
+            });
+            int checks = 0;
+            while (!writing.isDone() || checks < 3) {
+                VerifyResult r = log.verify();
+                assertThat(r.ok()).as("%s", r).isTrue();
+                checks++;
+            }
+            await(writing);
+        }
+    }
+
+    @Test
     void aSessionThatEndsFirstLeavesItsOpenIntentsUnknownAndRefusesLateOutcomes() throws Exception {
         try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
