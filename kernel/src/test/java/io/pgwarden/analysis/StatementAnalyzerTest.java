@@ -810,8 +810,10 @@ class StatementAnalyzerTest {
             } finally {
                 pool.shutdownNow();
             }
-            // A put that finds another thread sweeping leaves its entry for the next sweep.
-            assertThat(shared.cachedTexts()).isLessThanOrEqualTo(16 + 2 * threads);
+            // A put that finds another thread sweeping leaves its entry for the next sweep,
+            // which an uncontended put runs.
+            shared.analyze("SELECT 'after the threads'");
+            assertThat(shared.cachedTexts()).isLessThanOrEqualTo(16);
         }
 
         private AnalysisException catchAnalysis(String sql) {
