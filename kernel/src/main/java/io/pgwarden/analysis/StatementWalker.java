@@ -1,11 +1,11 @@
 package io.pgwarden.analysis;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.pgwarden.analysis.StatementAnalysis.Flag;
 import io.pgwarden.analysis.StatementDetail.CopyEndpoint;
 import io.pgwarden.analysis.StatementDetail.DiscardTarget;
 import io.pgwarden.analysis.StatementDetail.SettingChange;
 import io.pgwarden.analysis.StatementDetail.TransactionKind;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;

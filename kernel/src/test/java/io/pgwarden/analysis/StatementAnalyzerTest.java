@@ -787,6 +787,35 @@ class StatementAnalyzerTest {
             }
         }
 
+        @Test
+        void threadsSharingASmallCacheGetTheSameAnswers() throws Exception {
+            StatementAnalyzer shared = new StatementAnalyzer(PgQueryLibrary.load(), 16, 1 << 20, 1 << 20);
+            int threads = 4;
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    done.add(pool.submit(() -> {
+                        for (int i = 0; i < 2000; i++) {
+                            int k = i % 50;
+                            StatementAnalysis a = shared.analyze("SELECT * FROM t" + k + " WHERE id = " + k).getFirst().analysis();
+                            assertThat(a.relations()).containsExactly(rel("t" + k, READ));
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : done) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            // A put that finds another thread sweeping leaves its entry for the next sweep,
+            // which an uncontended put runs.
+            shared.analyze("SELECT 'after the threads'");
+            assertThat(shared.cachedTexts()).isLessThanOrEqualTo(16);
+        }
+
         private AnalysisException catchAnalysis(String sql) {
             try {
                 analyzer.analyze(sql);
