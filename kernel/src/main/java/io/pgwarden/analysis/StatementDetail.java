@@ -41,8 +41,9 @@ public sealed interface StatementDetail {
      * SET NAMES is client_encoding, SET TIME ZONE is timezone); empty for RESET ALL.
      * {@code values} are the values as written, unquoted and not split: {@code SET search_path
      * = "$user", public} gives {@code ["$user", "public"]}, {@code SET search_path = 'a,b'}
-     * gives {@code ["a,b"]}; a caller that tracks search_path must split the latter like
-     * PostgreSQL does.
+     * gives {@code ["a,b"]}. For a list setting such as search_path each value is one item:
+     * PostgreSQL quotes every value as an identifier, so {@code 'a,b'} names the one schema
+     * "a,b" (checked: SHOW search_path then says {@code "a,b"}).
      */
     record Setting(SettingChange change, String name, List<String> values, boolean local) implements StatementDetail {
         public Setting {
