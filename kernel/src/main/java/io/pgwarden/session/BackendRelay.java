@@ -32,7 +32,7 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
             return switch (type) {
                 case BackendMessages.READY_FOR_QUERY, BackendMessages.ERROR_RESPONSE, BackendMessages.COMMAND_COMPLETE,
                      BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED,
-                     BackendMessages.BACKEND_KEY_DATA -> true;
+                     BackendMessages.PARAMETER_STATUS, BackendMessages.BACKEND_KEY_DATA -> true;
                 default -> false;
             };
         }
@@ -79,6 +79,13 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
             replacements.clear();
             LOG.warn("session {}: upstream protocol violation: {}", session.id(), e.getMessage());
             ctx.close();
+            return;
+        }
+        if (!session.relaying()) {
+            // The session ended while this read was scanned (it changed client_encoding): nothing more reaches the client.
+            read.release();
+            replacements.forEach(r -> r.with().release());
+            replacements.clear();
             return;
         }
         int end = read.writerIndex();

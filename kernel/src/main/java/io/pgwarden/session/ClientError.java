@@ -107,6 +107,11 @@ public record ClientError(String severity, String sqlState, String message, Stri
                 + sessionId + ")", null, "Try again later; the gateway's operator has been told why.");
     }
 
+    public static ClientError unsupportedClientEncoding(String encoding) {
+        return new ClientError(FATAL, "0A000", "pgwarden does not support client_encoding \"" + encoding + "\"",
+                "The gateway reads every statement as UTF-8 to check it.", "Use client_encoding UTF8.");
+    }
+
     /** What PostgreSQL says for pg_terminate_backend, so clients treat it the same way. */
     public static ClientError terminatedByAdministrator() {
         return new ClientError(FATAL, "57P01", "terminating connection due to administrator command",

@@ -469,9 +469,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             return;
         }
         UpstreamConnection connection = (UpstreamConnection) future.getNow();
-        if (state != State.CONNECTING) {
+        String encoding = connection.startupMessages().stream()
+                .filter(m -> MessageReader.type(m) == BackendMessages.PARAMETER_STATUS)
+                .map(MessageReader::parameterStatus)
+                .filter(p -> p.getKey().equals("client_encoding"))
+                .map(Map.Entry::getValue).reduce((a, b) -> b).orElse("UTF8");
+        if (state != State.CONNECTING || !utf8Compatible(encoding)) {
             connection.startupMessages().forEach(ReferenceCountUtil::safeRelease);
             connection.channel().close();
+            if (state == State.CONNECTING) {
+                LOG.info("session {}: refused client_encoding {}", id, encoding);
+                fatal(ClientError.unsupportedClientEncoding(encoding));
+            }
             return;
         }
         upstreamChannel = connection.channel();
@@ -646,12 +655,36 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
      */
     ByteBuf upstreamMessage(byte type, ByteBuf message) {
         lastActivityNanos = System.nanoTime();
+        if (type == BackendMessages.PARAMETER_STATUS) {
+            // However it was changed (SET, set_config, a function's SET clause), the server says so.
+            Map.Entry<String, String> status = MessageReader.parameterStatus(message);
+            if (status.getKey().equals("client_encoding") && !utf8Compatible(status.getValue())) {
+                LOG.info("session {}: ended: client_encoding changed to {}", id, status.getValue());
+                fatal(ClientError.unsupportedClientEncoding(status.getValue()));
+            }
+            return null;
+        }
         if (type == BackendMessages.READY_FOR_QUERY && pendingRequests > 0) {
             pendingRequests--;
         } else if (type == BackendMessages.ERROR_RESPONSE && MessageReader.isFatal(message)) {
             upstreamSentFatal = true;
         }
         return statements.upstreamMessage(type, message, ctx.alloc());
+    }
+
+    /**
+     * The client encodings whose statement bytes are UTF-8: the gateway analyses UTF-8 text,
+     * and in other encodings (SJIS, BIG5, GBK: a byte of a multi-byte character can be a quote
+     * or a backslash) it would not see what the server runs.
+     */
+    static boolean utf8Compatible(String clientEncoding) {
+        String e = clientEncoding.toUpperCase(java.util.Locale.ROOT).replace("-", "").replace("_", "");
+        return e.equals("UTF8") || e.equals("UNICODE") || e.equals("SQLASCII");
+    }
+
+    /** Whether the session still relays: the relay drops what arrives after the session ended. */
+    boolean relaying() {
+        return state == State.READY;
     }
 
     void upstreamClosed() {

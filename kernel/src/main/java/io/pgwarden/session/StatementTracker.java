@@ -6,6 +6,7 @@ import io.pgwarden.policy.StatementGate;
 import io.pgwarden.policy.Verdict;
 import io.pgwarden.wire.BackendMessages;
 import io.pgwarden.wire.FrontendMessages;
+import io.pgwarden.wire.InvalidTextException;
 import io.pgwarden.wire.MessageReader;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -133,9 +134,22 @@ final class StatementTracker {
         }
     }
 
+    /** Text that is not UTF-8 is refused: the gateway analyses exactly what the server would run, or nothing. */
+    private static final Verdict.Refused NOT_UTF8 = new Verdict.Refused(Verdict.Summary.NONE, "22021",
+            "invalid byte sequence for encoding \"UTF8\"", null,
+            "pgwarden reads statements as UTF-8: use client_encoding UTF8.", "statement text is not valid UTF-8");
+    private static final String NOT_UTF8_TEXT = "<statement text that is not valid UTF-8>";
+
     ByteBuf query(ByteBuf frame, ByteBufAllocator alloc) {
-        String sql = MessageReader.queryText(frame);
-        Verdict verdict = gate.query(sql);
+        String sql;
+        Verdict verdict;
+        try {
+            sql = MessageReader.queryText(frame);
+            verdict = gate.query(sql);
+        } catch (InvalidTextException e) {
+            sql = NOT_UTF8_TEXT;
+            verdict = NOT_UTF8;
+        }
         TrackedStatement statement = new TrackedStatement(sql, verdict, true);
         inFlight.add(statement);
         start(statement);
@@ -145,8 +159,15 @@ final class StatementTracker {
     }
 
     ByteBuf parse(ByteBuf frame, ByteBufAllocator alloc) {
-        MessageReader.Parse parse = MessageReader.parse(frame);
-        Verdict verdict = gate.parse(parse.statementName(), parse.sql());
+        MessageReader.Parse parse;
+        Verdict verdict;
+        try {
+            parse = MessageReader.parse(frame);
+            verdict = gate.parse(parse.statementName(), parse.sql());
+        } catch (InvalidTextException e) {
+            parse = new MessageReader.Parse(MessageReader.parseStatementName(frame), NOT_UTF8_TEXT);
+            verdict = NOT_UTF8;
+        }
         statements.put(parse.statementName(), new Prepared(parse.sql(), verdict));
         if (!(verdict instanceof Verdict.Refused r)) {
             return frame;

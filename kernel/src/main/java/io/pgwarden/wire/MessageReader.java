@@ -82,18 +82,27 @@ public final class MessageReader {
     }
 
     /** The SQL text of a simple-protocol Query. */
+    /**
+     * @throws InvalidTextException when the text is not valid UTF-8: the gateway must analyse
+     *         exactly what the server will run, so it never guesses at bytes
+     */
     public static String queryText(ByteBuf frame) {
-        return cString(body(frame), "invalid Query message: missing terminator");
+        return strictCString(body(frame), "invalid Query message: missing terminator");
     }
 
     /** A Parse message's statement name and SQL text (the parameter types are not needed here). */
     public record Parse(String statementName, String sql) {
     }
 
+    /** A Parse message's statement name alone (also when its text is not valid UTF-8). */
+    public static String parseStatementName(ByteBuf frame) {
+        return cString(body(frame), "invalid Parse message: missing terminator");
+    }
+
     public static Parse parse(ByteBuf frame) {
         ByteBuf body = body(frame);
         String name = cString(body, "invalid Parse message: missing terminator");
-        return new Parse(name, cString(body, "invalid Parse message: missing terminator"));
+        return new Parse(name, strictCString(body, "invalid Parse message: missing terminator"));
     }
 
     /** A Bind's destination portal and source statement ("" for the unnamed ones). */
@@ -197,6 +206,25 @@ public final class MessageReader {
      *
      * @param missingTerminator the client-facing message when there is no NUL
      */
+    /** A NUL-terminated string that must be valid UTF-8 (statement text the gateway analyses). */
+    static String strictCString(ByteBuf body, String missingTerminator) {
+        int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
+        if (end < 0) {
+            throw new ProtocolViolationException(missingTerminator);
+        }
+        String s;
+        try {
+            s = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(body.nioBuffer(body.readerIndex(), end - body.readerIndex())).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InvalidTextException();
+        }
+        body.readerIndex(end + 1);
+        return s;
+    }
+
     static String cString(ByteBuf body, String missingTerminator) {
         int end = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
         if (end < 0) {
