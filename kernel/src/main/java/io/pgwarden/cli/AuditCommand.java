@@ -19,9 +19,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -47,7 +45,7 @@ final class AuditCommand implements Runnable {
     private static JsonNode fromGateway(LoadedConfig loaded, String path) throws AdminClientException {
         AdminClient client;
         try {
-            client = AdminClient.fromCredentialFile(loaded.resolve(loaded.config().admin().credentialFile()));
+            client = ConfiguredCommand.adminClient(loaded);
         } catch (AdminClientException noCredential) {
             return null;
         }
@@ -73,10 +71,7 @@ final class AuditCommand implements Runnable {
 
     @Command(name = "list", description = "Statements and session events, oldest first (the newest N that match). "
             + "JSON output is one object a line with at least time, session, identity, statement, decision, sqlstate, rows.")
-    static final class ListAudit implements Callable<Integer> {
-        @Mixin
-        ConfigFileOption config;
-
+    static final class ListAudit extends ConfiguredCommand {
         @Option(names = "--identity", paramLabel = "NAME", description = "Only this identity's events.")
         String identity;
 
@@ -91,17 +86,8 @@ final class AuditCommand implements Runnable {
         @Option(names = "--json", description = "One JSON object a line instead of a table.")
         boolean json;
 
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            LoadedConfig loaded = config.loadOrReport();
-            if (loaded == null) {
-                return 1;
-            }
+        int run(LoadedConfig loaded, PrintWriter out, PrintWriter err) {
             Instant from;
             try {
                 from = since == null ? null : parseSince(since, Instant.now());
@@ -148,21 +134,9 @@ final class AuditCommand implements Runnable {
 
     @Command(name = "verify", description = "Check the audit trail's hash chain. Exit status 0: intact; 2: broken "
             + "(the first broken record is named); 1: it could not be read.")
-    static final class VerifyAudit implements Callable<Integer> {
-        @Mixin
-        ConfigFileOption config;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class VerifyAudit extends ConfiguredCommand {
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            LoadedConfig loaded = config.loadOrReport();
-            if (loaded == null) {
-                return 1;
-            }
+        int run(LoadedConfig loaded, PrintWriter out, PrintWriter err) {
             JsonNode result;
             try {
                 result = fromGateway(loaded, "/api/audit/verify");

@@ -5,12 +5,10 @@ import io.pgwarden.admin.AdminClient;
 import io.pgwarden.admin.AdminClientException;
 import io.pgwarden.config.LoadedConfig;
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,45 +25,19 @@ final class SessionsCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    /** Opens a client for the gateway that the configuration file describes; null after printing why not. */
-    static AdminClient client(ConfigFileOption config, PrintWriter err) {
-        LoadedConfig loaded = config.loadOrReport();
-        if (loaded == null) {
-            return null;
-        }
-        try {
-            return AdminClient.fromCredentialFile(loaded.resolve(loaded.config().admin().credentialFile()));
-        } catch (AdminClientException e) {
-            err.println(e.getMessage());
-            return null;
-        }
-    }
-
     @Command(name = "list", description = "List live sessions, oldest first. JSON output is one object a line.")
-    static final class ListSessions implements Callable<Integer> {
-        @Mixin
-        ConfigFileOption config;
-
+    static final class ListSessions extends ConfiguredCommand {
         @Option(names = "--identity", paramLabel = "NAME", description = "Only the sessions of this identity.")
         String identity;
 
         @Option(names = "--json", description = "One JSON object a line instead of a table.")
         boolean json;
 
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            AdminClient client = client(config, err);
-            if (client == null) {
-                return 1;
-            }
+        int run(LoadedConfig loaded, PrintWriter out, PrintWriter err) {
             JsonNode sessions;
             try {
-                sessions = client.get("/api/sessions" + (identity != null ? "?identity=" + AdminClient.encode(identity) : ""))
+                sessions = adminClient(loaded).get("/api/sessions" + (identity != null ? "?identity=" + AdminClient.encode(identity) : ""))
                         .path("sessions");
             } catch (AdminClientException e) {
                 err.println(e.getMessage());
@@ -96,10 +68,7 @@ final class SessionsCommand implements Runnable {
     @Command(name = "kill", description = "End one session by id, or every live session of an identity. The client "
             + "gets FATAL 57P01 (\"terminating connection due to administrator command\"). Exit status 0 when no "
             + "matching session is left; 1 when the id names no live session or the gateway cannot be reached.")
-    static final class KillSessions implements Callable<Integer> {
-        @Mixin
-        ConfigFileOption config;
-
+    static final class KillSessions extends ConfiguredCommand {
         @ArgGroup(exclusive = true, multiplicity = "1")
         Target target;
 
@@ -111,18 +80,10 @@ final class SessionsCommand implements Runnable {
             String identity;
         }
 
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            AdminClient client = client(config, err);
-            if (client == null) {
-                return 1;
-            }
+        int run(LoadedConfig loaded, PrintWriter out, PrintWriter err) {
             try {
+                AdminClient client = adminClient(loaded);
                 JsonNode killed = target.id != null
                         ? client.delete("/api/sessions/" + AdminClient.encode(target.id)).path("killed")
                         : client.post("/api/sessions/kill?identity=" + AdminClient.encode(target.identity)).path("killed");

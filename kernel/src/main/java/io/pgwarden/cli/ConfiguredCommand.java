@@ -1,0 +1,37 @@
+package io.pgwarden.cli;
+
+import io.pgwarden.admin.AdminClient;
+import io.pgwarden.admin.AdminClientException;
+import io.pgwarden.config.LoadedConfig;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * A command that reads {@code --config FILE} and prints through picocli's writers (so tests
+ * can capture them): loads the file, reports its problems and exits 1, or runs.
+ */
+abstract class ConfiguredCommand implements Callable<Integer> {
+    @Mixin
+    ConfigFileOption config;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public final Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        LoadedConfig loaded = config.loadOrReport();
+        return loaded == null ? 1 : run(loaded, out, err);
+    }
+
+    abstract int run(LoadedConfig loaded, PrintWriter out, PrintWriter err);
+
+    /** The running gateway's admin API, from the credential it wrote. */
+    static AdminClient adminClient(LoadedConfig loaded) throws AdminClientException {
+        return AdminClient.fromCredentialFile(loaded.resolve(loaded.config().admin().credentialFile()));
+    }
+}
