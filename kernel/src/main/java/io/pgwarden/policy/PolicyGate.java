@@ -55,6 +55,11 @@ public final class PolicyGate implements StatementGate {
     }
 
     @Override
+    public long generation() {
+        return searchPath.generation();
+    }
+
+    @Override
     public String withoutLiterals(String sql) {
         try {
             return analyzer.normalize(sql);

@@ -23,6 +23,8 @@ final class SearchPathTracker {
     private final Set<String> schemas = new LinkedHashSet<>();
     private final String user;
     private boolean unknown;
+    /** Counts the changes of the set, so that decisions taken before one can be taken again. */
+    private long generation;
 
     /**
      * @param initial the effective search_path at the session's start
@@ -41,13 +43,22 @@ final class SearchPathTracker {
      */
     void set(List<String> values) {
         for (String schema : values) {
-            schemas.add(schema.equals("$user") ? user : schema);
+            if (schemas.add(schema.equals("$user") ? user : schema)) {
+                generation++;
+            }
         }
     }
 
     /** A change whose value the gateway cannot know. */
     void setUnknown() {
-        unknown = true;
+        if (!unknown) {
+            unknown = true;
+            generation++;
+        }
+    }
+
+    long generation() {
+        return generation;
     }
 
     boolean unknown() {

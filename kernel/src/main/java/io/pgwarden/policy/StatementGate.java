@@ -14,6 +14,13 @@ public interface StatementGate {
     /** An extended-protocol Parse of {@code sql} as statement {@code name} ("" for the unnamed one). */
     Verdict parse(String name, String sql);
 
+    /**
+     * Changes whenever something that decisions depend on changes (the schemas the session's
+     * search_path may hold): a statement decided under another generation is decided again
+     * before it runs.
+     */
+    long generation();
+
     /** The text with its literals replaced by $1, $2, … (audit.redact_literals). */
     String withoutLiterals(String sql);
 }

@@ -591,7 +591,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     unsyncedWork = true;
                 }
                 case FrontendMessages.EXECUTE -> {
-                    statements.execute(frame);
+                    forward = statements.execute(frame, ctx.alloc());
                     unsyncedWork = true;
                 }
                 case FrontendMessages.CLOSE -> {

@@ -81,7 +81,8 @@ final class StatementTracker {
         }
     }
 
-    private record Prepared(String text, Verdict verdict) {
+    /** A parsed statement and the decision on it, taken when the gate was at {@code generation}. */
+    private record Prepared(String name, String text, Verdict verdict, long generation) {
     }
 
     /** A refused statement's marker, and the Sync/Query after which it can no longer be answered. */
@@ -168,7 +169,7 @@ final class StatementTracker {
             parse = new MessageReader.Parse(MessageReader.parseStatementName(frame), NOT_UTF8_TEXT);
             verdict = NOT_UTF8;
         }
-        statements.put(parse.statementName(), new Prepared(parse.sql(), verdict));
+        statements.put(parse.statementName(), new Prepared(parse.statementName(), parse.sql(), verdict, gate.generation()));
         if (!(verdict instanceof Verdict.Refused r)) {
             return frame;
         }
@@ -229,8 +230,27 @@ final class StatementTracker {
         }
     }
 
-    void execute(ByteBuf frame) {
+    /**
+     * An Execute runs what was parsed, but PostgreSQL resolves its names again when the
+     * search_path changed since (a prepared statement is re-analysed under the current path):
+     * so when what the gate's decisions depend on has changed, the statement is decided again,
+     * and a refusal replaces the Execute with one of a portal that cannot exist.
+     */
+    ByteBuf execute(ByteBuf frame, ByteBufAllocator alloc) {
         Prepared portal = portals.get(MessageReader.executePortal(frame));
+        if (portal != null && portal.verdict() instanceof Verdict.Allowed && portal.generation() != gate.generation()) {
+            Verdict again = gate.parse(portal.name(), portal.text());
+            if (again instanceof Verdict.Refused r) {
+                TrackedStatement statement = new TrackedStatement(portal.text(), r, false);
+                inFlight.add(statement);
+                start(statement);
+                frame.release();
+                String token = tokenPrefix + (++refusalCount);
+                refusals.add(new Refusal(token, syncPointsSent,
+                        ClientError.statementRefused(r.sqlState(), r.message(), r.detail(), r.hint())));
+                return FrontendMessages.execute(alloc, token);
+            }
+        }
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
                 : new TrackedStatement("<unknown portal>", new Verdict.Allowed(Verdict.Summary.NONE), false);
@@ -238,6 +258,7 @@ final class StatementTracker {
         if (statement.verdict instanceof Verdict.Allowed) {
             start(statement); // a refused statement's Parse was recorded, and it cannot run
         }
+        return frame;
     }
 
     void close(ByteBuf frame) {

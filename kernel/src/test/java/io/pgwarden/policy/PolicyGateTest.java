@@ -146,4 +146,17 @@ class PolicyGateTest {
         PolicyGate named = gate(READER.replace("[\"public.*\"]", "[\"public.*\", pg_catalog.pg_authid]"), List.of("public"));
         assertThat(named.query("SELECT rolpassword FROM pg_catalog.pg_authid")).isInstanceOf(Verdict.Allowed.class);
     }
+
+    @Test
+    void aSearchPathThatGrowsChangesTheGenerationAndTheDecision() throws Exception {
+        PolicyGate g = gate(READER.replace("public.*", "ro.*"), List.of("ro"));
+        assertThat(g.parse("s1", "SELECT count(*) FROM items")).isInstanceOf(Verdict.Allowed.class);
+        long before = g.generation();
+        assertThat(g.query("SET search_path = hr")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.generation()).isNotEqualTo(before);
+        assertThat(refused(g.parse("s1", "SELECT count(*) FROM items")).message()).contains("hr.items is not allowed");
+        long after = g.generation();
+        assertThat(g.query("SET search_path = ro")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(g.generation()).as("nothing new on the path").isEqualTo(after);
+    }
 }

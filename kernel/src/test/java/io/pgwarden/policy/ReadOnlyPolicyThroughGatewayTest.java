@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgwarden.devdb.LocalPostgres;
 import io.pgwarden.testing.ExternalCommand;
+import io.pgwarden.testing.RawPgClient;
 import io.pgwarden.testing.TestGateway;
 import io.pgwarden.testing.TestPostgres;
 import java.io.StringReader;
@@ -48,6 +49,8 @@ class ReadOnlyPolicyThroughGatewayTest {
                 INSERT INTO ro.secrets VALUES (1, 'hunter2');
                 CREATE TABLE hr.salaries (id int, amount int);
                 INSERT INTO hr.salaries VALUES (1, 100);
+                CREATE TABLE hr.items (id int);
+                INSERT INTO hr.items VALUES (1);
                 """);
         String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
@@ -231,6 +234,60 @@ class ReadOnlyPolicyThroughGatewayTest {
             s.execute("SET search_path = ro");
             assertRefused(s, "SELECT * FROM items");
             assertThat(s.executeQuery("SELECT count(*) FROM ro.items").next()).isTrue();
+        }
+    }
+
+    private static byte[] cstrings(String... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (String p : parts) {
+            out.writeBytes(p.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return out.toByteArray();
+    }
+
+    /** Bind of statement s1 to the unnamed portal (no parameters, text results), Execute, Sync. */
+    private static void bindExecuteSync(RawPgClient client) throws Exception {
+        java.io.ByteArrayOutputStream bind = new java.io.ByteArrayOutputStream();
+        bind.writeBytes(cstrings("", "s1"));
+        bind.writeBytes(new byte[] {0, 0, 0, 0, 0, 0});
+        client.send('B', bind.toByteArray());
+        java.io.ByteArrayOutputStream execute = new java.io.ByteArrayOutputStream();
+        execute.writeBytes(cstrings(""));
+        execute.writeBytes(new byte[] {0, 0, 0, 0});
+        client.send('E', execute.toByteArray());
+        client.send('S', new byte[0]);
+    }
+
+    @Test
+    void aStatementParsedBeforeTheSearchPathChangedIsDecidedAgainWhenExecuted() throws Exception {
+        // PostgreSQL re-resolves a prepared statement's names under the current search_path.
+        try (RawPgClient client = RawPgClient.connect(gateway.port(), java.time.Duration.ofSeconds(10))) {
+            java.util.Map<String, String> p = new java.util.LinkedHashMap<>();
+            p.put("user", TestGateway.AGENT);
+            p.put("database", TestPostgres.DATABASE);
+            p.put("options", "-c search_path=ro");
+            client.startup(p);
+            client.readUntil('R');
+            client.password(TestGateway.AGENT_KEY);
+            client.readUntil('Z');
+
+            java.io.ByteArrayOutputStream parse = new java.io.ByteArrayOutputStream();
+            parse.writeBytes(cstrings("s1", "SELECT count(*) FROM items"));
+            parse.writeBytes(new byte[] {0, 0});
+            client.send('P', parse.toByteArray());
+            bindExecuteSync(client);
+            assertThat(client.readUntil('C').body()).startsWith("SELECT 1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            client.readUntil('Z');
+
+            client.query("SET search_path = hr");
+            client.readUntil('Z');
+            bindExecuteSync(client);
+            assertThatThrownBy(() -> client.readUntil('C')).isInstanceOfSatisfying(RawPgClient.ServerError.class, e -> {
+                assertThat(e.error().sqlState()).isEqualTo("42501");
+                assertThat(e.error().fields().get('M')).contains("items is not allowed");
+            });
+            client.readUntil('Z');
         }
     }
 

@@ -36,6 +36,11 @@ class StatementTrackerTest {
         }
 
         @Override
+        public long generation() {
+            return 0;
+        }
+
+        @Override
         public String withoutLiterals(String sql) {
             return sql;
         }
@@ -117,7 +122,7 @@ class StatementTrackerTest {
         ByteBuf bind = Unpooled.buffer().writeByte('B').writeInt(0).writeByte(0).writeByte(0);
         tracker.parse(FrontendMessages.parse(ALLOC, "", "INSERT INTO t VALUES (1)"), ALLOC);
         tracker.bind(bind);
-        tracker.execute(Unpooled.buffer().writeByte('E').writeInt(9).writeByte(0).writeInt(0));
+        tracker.execute(Unpooled.buffer().writeByte('E').writeInt(9).writeByte(0).writeInt(0), ALLOC);
         ByteBuf refusedParse = tracker.parse(FrontendMessages.parse(ALLOC, "s2", "DELETE FROM forbidden"), ALLOC);
         String marker = MessageReader.parse(refusedParse).sql();
         tracker.sync();
@@ -140,7 +145,7 @@ class StatementTrackerTest {
         for (String sql : new String[] {"SELECT 1", "SELECT 2"}) {
             tracker.parse(FrontendMessages.parse(ALLOC, "", sql), ALLOC);
             tracker.bind(Unpooled.buffer().writeByte('B').writeInt(0).writeByte(0).writeByte(0));
-            tracker.execute(Unpooled.buffer().writeByte('E').writeInt(9).writeByte(0).writeInt(0));
+            tracker.execute(Unpooled.buffer().writeByte('E').writeInt(9).writeByte(0).writeInt(0), ALLOC);
         }
         tracker.sync();
         tracker.upstreamMessage(BackendMessages.ERROR_RESPONSE, BackendMessages.errorOrNotice(ALLOC,
