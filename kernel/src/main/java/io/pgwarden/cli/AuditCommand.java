@@ -119,14 +119,14 @@ final class AuditCommand implements Runnable {
                 events.forEach(e -> out.println(e.toString()));
                 return 0;
             }
-            String format = "%-24s  %-16s  %-20s  %-6s  %-7s  %-5s  %6s  %s%n";
+            String format = "%-27s  %-16s  %-20s  %-6s  %-7s  %-5s  %6s  %s%n";
             out.printf(format, "TIME", "SESSION", "IDENTITY", "DECIDE", "OUTCOME", "STATE", "ROWS", "STATEMENT / EVENT");
             for (JsonNode e : events) {
                 String kind = e.path("kind").asText();
                 String what = kind.equals("STATEMENT") ? oneLine(e.path("statement").asText(), 80) : kind;
                 out.printf(format, e.path("time").asText(), e.path("session").asText(), e.path("identity").asText(),
                         e.path("decision").asText(""), e.path("pending").asBoolean() ? "pending" : e.path("outcome").asText(""),
-                        e.path("sqlstate").asText(""), e.has("rows") ? e.path("rows").asText() : "", what);
+                        e.path("sqlstate").asText(""), e.path("rows").asText(""), what);
             }
             return 0;
         }
