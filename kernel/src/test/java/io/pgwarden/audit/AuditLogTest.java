@@ -251,15 +251,23 @@ class AuditLogTest {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
-            // A careless caller chains blocking work without an executor.
-            CompletableFuture<Void> blocked = log.recordIntent("s1", StatementIntent.allowed("SELECT 1"))
-                    .thenAccept(seq -> {
-                        try {
-                            release.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
+            // A careless caller chains blocking work without an executor. The journal's lock is
+            // held while it does, so that the future is not complete yet (else the callback would
+            // run here, on the test's thread).
+            CompletableFuture<Void> blocked;
+            log.journalLock.lock();
+            try {
+                blocked = log.recordIntent("s1", StatementIntent.allowed("SELECT 1"))
+                        .thenAccept(seq -> {
+                            try {
+                                release.await();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        });
+            } finally {
+                log.journalLock.unlock();
+            }
             try {
                 assertThat(await(log.recordIntent("s1", StatementIntent.allowed("SELECT 2")))).isEqualTo(3);
                 assertThat(blocked).isNotDone();
