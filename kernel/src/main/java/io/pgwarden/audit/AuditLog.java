@@ -3,7 +3,10 @@ package io.pgwarden.audit;
 import io.pgwarden.plugin.api.AuditEvent.Outcome;
 import io.pgwarden.store.Store;
 import io.pgwarden.store.StoreException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -27,6 +30,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -53,15 +57,27 @@ import org.slf4j.LoggerFactory;
  * No method blocks: each puts a request in a bounded queue and returns a future. When the
  * queue is full the future fails at once.
  *
- * <h2>Group commit</h2>
+ * <h2>Group commit, journal first</h2>
  * One writer thread takes everything waiting in the queue (up to {@value #MAX_BATCH}
- * requests), inserts the records in one transaction, commits once (H2 writes the commit to
- * the file before it returns) and then completes all their futures. Under load the batches
- * grow, so the cost of a commit is shared by many statements.
+ * requests), numbers and hashes their records, appends them to the {@link AuditJournal} with
+ * one write (and one {@code fdatasync} with {@code audit.fsync}) and then completes all their
+ * futures. Under load the batches grow, so the cost of a write is shared by many statements.
+ *
+ * <h2>The store, behind</h2>
+ * A flusher thread moves the journaled records into the store's tables in large batches
+ * (every {@value #FLUSH_INTERVAL_MS} ms, or sooner when {@value #FLUSH_RECORDS} are waiting),
+ * one transaction each, forced to the disk with {@code audit.fsync}; then it deletes the
+ * journal segments the store now holds. Writing H2 at every group commit cost 250-400 µs of
+ * CPU per statement (docs/performance.md); a batch of hundreds costs a few µs per record.
+ * {@link #list} and {@link #verify} wait for the flusher first, so they see every record
+ * whose future completed; the sinks are fed from the store and so lag by up to one flush.
+ * While the store cannot be written, new requests are refused (fail closed), as before.
  *
  * <h2>Crashes</h2>
- * Open sessions and intents are also kept in {@code audit_open}. {@link #open} finds those a
- * killed gateway left and appends an UNKNOWN outcome ("gateway stopped…") for each intent
+ * {@link #open} first replays into the store what the journal holds beyond the store's last
+ * record (a killed gateway's last ~{@value #FLUSH_INTERVAL_MS} ms). Open sessions and intents
+ * are kept in {@code audit_open}, maintained by the flusher from the records themselves, so
+ * it is as complete as the store. {@link #open} then finds those a killed gateway left and appends an UNKNOWN outcome ("gateway stopped…") for each intent
  * and a SESSION_END for each session; {@link #close} does the same for what is still open
  * when the gateway stops. So an intent is never lost and never silently completed.
  */
@@ -69,6 +85,22 @@ public final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
     /** Requests per transaction; bounds the time futures wait behind one commit. */
     static final int MAX_BATCH = 1_000;
+    /**
+     * How long records may wait in the journal before the flusher stores them: long enough
+     * that one H2 commit carries hundreds of records under load, short enough that the sinks
+     * lag by little.
+     */
+    static final long FLUSH_INTERVAL_MS = 200;
+    /** Records waiting that wake the flusher before its interval is over. */
+    static final int FLUSH_RECORDS = 5_000;
+    /**
+     * Beyond this many records (or {@link #MAX_UNFLUSHED_BYTES}) not yet in the store, requests
+     * are refused: the store cannot keep up, and memory must stay bounded.
+     */
+    static final int MAX_UNFLUSHED_RECORDS = 200_000;
+    static final long MAX_UNFLUSHED_BYTES = 256L << 20;
+    /** Longest wait between attempts to write a failing store. */
+    private static final long MAX_RETRY_MS = 5_000;
     /** Longer statements are stored cut, with their length and SHA-256 (see docs/audit.md). */
     static final int MAX_STATEMENT_CHARS = 1_000_000;
     static final String STOPPED = "gateway stopped before the outcome was recorded";
@@ -118,22 +150,53 @@ public final class AuditLog implements AutoCloseable {
     private final AtomicLong lastQueueFullLog = new AtomicLong();
     private boolean accepting = true; // guarded by gate
 
-    // Confined to the writer thread (and to open() before the writer starts).
+    private final Path journalBase;
+    private final Thread flusher;
+    /**
+     * Serialises the writer's journal appends with the flusher's taking of {@link #unflushed}
+     * and rotation of segments. Held for one write (and fsync) at a time.
+     */
+    final ReentrantLock journalLock = new ReentrantLock();
+    private AuditJournal journal;
+    /** Journaled records not yet in the store, in order. Guarded by {@link #journalLock}. */
+    private List<Journaled> unflushed = new ArrayList<>();
+    private long unflushedBytes; // guarded by journalLock
+    /** The last record in the journal, and the last the store holds durably. */
+    private volatile long journaledThrough;
+    private volatile long storedThrough;
+    /** Why the store cannot be written, while it cannot: the writer then refuses requests. */
+    private volatile String storeFailure;
+    /** Wakes the flusher ({@link #flushRequested}) and those waiting for it ({@link #storedThrough}). */
+    private final Object flushSignal = new Object();
+    private boolean flushRequested; // guarded by flushSignal
+    private volatile boolean flusherStopping;
+
+    // Confined to the flusher thread (and to open() before it starts).
     private Connection connection;
+    private long failedFlushes;
+
+    // Confined to the writer thread (and to open() before the writer starts).
     private long lastSeq;
     private byte[] lastHash = ChainRecord.GENESIS;
     private final Map<String, OpenSession> sessions = new HashMap<>();
     private final Map<Long, String> intentSessions = new HashMap<>();
     private long failedBatches;
 
-    private AuditLog(Store store, Settings settings, Clock clock, List<NamedSink> sinks) {
+    private AuditLog(Store store, Settings settings, Clock clock, List<NamedSink> sinks, Path journalBase) {
         this.store = store;
         this.settings = settings;
         this.clock = clock;
-        this.reader = new AuditReader(store);
+        this.journalBase = journalBase;
+        this.reader = new AuditReader(store, false);
         this.outbox = new AuditOutbox(reader, sinks, settings.delivery(), clock);
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
         this.writer = Thread.ofPlatform().name("pgwarden-audit-writer").daemon().unstarted(this::run);
+        this.flusher = Thread.ofPlatform().name("pgwarden-audit-flusher").daemon().unstarted(this::flushLoop);
+    }
+
+    /** The journal beside a store: {@code <store file>.audit-journal.<n>}. */
+    static java.util.Optional<Path> journalBase(Store store) {
+        return store.localBase().map(b -> b.resolveSibling(b.getFileName() + ".audit-journal"));
     }
 
     /**
@@ -143,17 +206,32 @@ public final class AuditLog implements AutoCloseable {
      */
     public static AuditLog open(Store store, Settings settings, List<NamedSink> sinks, Clock clock) throws StoreException {
         store.migrate(AuditSchema.COMPONENT, AuditSchema.MIGRATIONS);
-        AuditLog log = new AuditLog(store, settings, clock, sinks);
+        Path journalBase = journalBase(store).orElseThrow(() -> new StoreException("audit: the store "
+                + store.displayName() + " has no folder on this machine for the audit journal; use jdbc:h2:file:PATH"));
+        AuditLog log = new AuditLog(store, settings, clock, sinks, journalBase);
         try {
             log.connection = store.connect();
             log.connection.setAutoCommit(false);
-            log.loadHead();
+            Head head = applyJournal(store, log.connection, journalBase, settings.syncEachCommit());
+            log.lastSeq = head.seq();
+            log.lastHash = head.hash();
+            log.journaledThrough = head.seq();
+            log.storedThrough = head.seq();
+            log.journal = AuditJournal.openForWriting(journalBase, settings.syncEachCommit());
             log.recover();
-        } catch (SQLException e) {
+            if (!log.flushOnce()) { // also deletes the segments just replayed
+                throw new SQLException("cannot write the store: " + log.storeFailure);
+            }
+        } catch (SQLException | java.io.IOException e) {
             log.closeConnection();
-            throw new StoreException("audit: cannot read the audit tables of " + store.displayName() + ": " + e.getMessage(), e);
+            if (log.journal != null) {
+                log.journal.close();
+            }
+            throw new StoreException("audit: cannot read the audit tables of " + store.displayName() + " or its journal: "
+                    + e.getMessage(), e);
         }
         log.writer.start();
+        log.flusher.start();
         log.outbox.start();
         LOG.info("audit log open: {} records, {} sink(s){}{}", log.lastSeq, sinks.size(),
                 settings.redactLiterals() ? ", statement literals redacted" : "",
@@ -216,22 +294,71 @@ public final class AuditLog implements AutoCloseable {
 
     /** See {@link AuditReader#list}. */
     public List<AuditEntry> list(String identity, Instant since, int limit) throws StoreException {
+        awaitStored();
         return reader.list(identity, since, limit);
     }
 
     /** See {@link AuditReader#verify}. */
     public VerifyResult verify() throws StoreException {
+        awaitStored();
         return reader.verify();
     }
 
-    /** Transactions committed by the writer since {@link #open}: fewer than records under load. */
+    /**
+     * Waits until the store holds every record journaled so far (the flusher is asked to
+     * write now), so that a read sees every record whose future completed.
+     */
+    private void awaitStored() throws StoreException {
+        long target = journaledThrough;
+        if (storedThrough >= target) {
+            return;
+        }
+        requestFlush();
+        long deadline = System.nanoTime() + AWAIT_STORED.toNanos();
+        synchronized (flushSignal) {
+            while (storedThrough < target) {
+                String failure = storeFailure;
+                if (failure != null) {
+                    throw new StoreException("audit: the store cannot be written (" + failure + "); records up to "
+                            + target + " are safe in the journal and are stored when it works again");
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !flusher.isAlive()) {
+                    throw new StoreException("audit: the store did not take the journaled records within "
+                            + AWAIT_STORED.toSeconds() + " s");
+                }
+                try {
+                    flushSignal.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreException("audit: interrupted while waiting for the store", e);
+                }
+            }
+        }
+    }
+
+    private static final Duration AWAIT_STORED = Duration.ofSeconds(30);
+
+    private void requestFlush() {
+        synchronized (flushSignal) {
+            flushRequested = true;
+            flushSignal.notifyAll();
+        }
+    }
+
+    /** Group writes to the journal since {@link #open}: fewer than records under load. */
     public long commits() {
         return commits.get();
     }
 
-    /** Records committed by the writer since {@link #open}. */
+    /** Records journaled by the writer since {@link #open} (not those replayed from an earlier run's journal). */
     public long recordsWritten() {
         return recordsWritten.get();
+    }
+
+    /** The last record the store holds durably (the rest is only in the journal so far). */
+    long storedThrough() {
+        return storedThrough;
     }
 
     private Instant now() {
@@ -336,7 +463,6 @@ public final class AuditLog implements AutoCloseable {
                     throw new IllegalStateException("audit: session " + s.sessionId() + " was already started");
                 }
                 long seq = tx.append(session(ChainRecord.Kind.SESSION_START, s, r.at(), null));
-                tx.open(seq, "SESSION", s.sessionId());
                 OpenSession open = new OpenSession(s, seq, new TreeSet<>());
                 sessions.put(s.sessionId(), open);
                 tx.undo(() -> sessions.remove(s.sessionId()));
@@ -353,7 +479,6 @@ public final class AuditLog implements AutoCloseable {
                         s.sessionId(), s.identity(), s.issuer(), s.groups(), s.clientAddress(), s.database(), s.upstream(),
                         bounded(st.text()), st.fingerprint(), st.command(), st.relations(), st.decision(), st.reason(),
                         null, null, null, null, null));
-                tx.open(seq, "INTENT", s.sessionId());
                 open.intents().add(seq);
                 intentSessions.put(seq, s.sessionId());
                 tx.undo(() -> {
@@ -389,7 +514,6 @@ public final class AuditLog implements AutoCloseable {
         tx.append(new ChainRecord(0, ChainRecord.Kind.OUTCOME, at, settings.gatewayId(), sessionId, null, null, List.of(),
                 null, null, null, null, null, null, List.of(), null, reason, intentSeq, outcome, rows, sqlstate,
                 durationMicros));
-        tx.close(intentSeq);
         intentSessions.remove(intentSeq);
         OpenSession open = sessions.get(sessionId);
         if (open != null) {
@@ -409,7 +533,6 @@ public final class AuditLog implements AutoCloseable {
             outcome(tx, id, intent, Outcome.UNKNOWN.name(), null, null, null, unknownReason, at);
         }
         tx.append(session(ChainRecord.Kind.SESSION_END, open.context(), at, reason));
-        tx.close(open.startSeq());
         sessions.remove(id);
         tx.undo(() -> sessions.put(id, open));
     }
@@ -446,85 +569,305 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /**
-     * Writes {@code tx} in one transaction. On success the chain moves on and every future
-     * completes; on failure nothing of it stays, neither in the store nor in memory, and
-     * every future fails with {@link AuditUnavailableException}.
+     * Numbers and hashes {@code tx}'s records and appends them to the journal with one write
+     * (forced to the disk with {@code audit.fsync}). On success the chain moves on, the records
+     * wait for the flusher, and every future completes; on failure nothing of it stays,
+     * neither in the journal nor in memory, and every future fails with
+     * {@link AuditUnavailableException}. While the store cannot be written or is too far
+     * behind, nothing is journaled and the futures fail the same way (fail closed).
      */
     private boolean persist(Transaction tx) {
-        try {
-            if (connection == null) {
-                connection = store.connect();
-                connection.setAutoCommit(false);
-            }
-            long seq = lastSeq;
-            byte[] hash = lastHash;
-            try (PreparedStatement insert = connection.prepareStatement("INSERT INTO audit_record ("
-                    + AuditSchema.RECORD_COLUMNS + ", hash) VALUES (" + "?, ".repeat(22) + "?)")) {
-                for (ChainRecord pending : tx.records) {
-                    seq++;
-                    ChainRecord record = pending.withSeq(seq);
-                    hash = record.hash(hash);
-                    record.bind(insert, hash);
-                    insert.addBatch();
-                }
-                insert.executeBatch();
-            }
-            if (!tx.opened.isEmpty()) {
-                try (PreparedStatement p = connection.prepareStatement(
-                        "INSERT INTO audit_open (seq, kind, session_id, gateway_id) VALUES (?, ?, ?, ?)")) {
-                    for (Map.Entry<Long, String[]> e : tx.opened.entrySet()) {
-                        p.setLong(1, lastSeq + e.getKey());
-                        p.setString(2, e.getValue()[0]);
-                        p.setString(3, e.getValue()[1]);
-                        p.setString(4, settings.gatewayId());
-                        p.addBatch();
-                    }
-                    p.executeBatch();
-                }
-            }
-            if (!tx.closed.isEmpty()) {
-                try (PreparedStatement p = connection.prepareStatement("DELETE FROM audit_open WHERE seq = ?")) {
-                    for (long s : tx.closed) {
-                        p.setLong(1, s);
-                        p.addBatch();
-                    }
-                    p.executeBatch();
-                }
-            }
-            try (PreparedStatement p = connection.prepareStatement(
-                    "MERGE INTO audit_head (id, last_seq, hash) KEY (id) VALUES (1, ?, ?)")) {
-                p.setLong(1, seq);
-                p.setBytes(2, hash);
-                p.executeUpdate();
-            }
-            connection.commit();
-            if (settings.syncEachCommit()) {
-                store.sync(connection);
-            }
-            lastSeq = seq;
-            lastHash = hash;
-            commits.incrementAndGet();
-            recordsWritten.addAndGet(tx.records.size());
-            if (failedBatches > 0) {
-                LOG.warn("audit store writes again after {} failed batch(es)", failedBatches);
-                failedBatches = 0;
-            }
-            tx.completeAll();
-            outbox.wake();
-            return true;
-        } catch (SQLException | RuntimeException e) {
-            rollback();
+        String refusal = storeFailure;
+        if (refusal == null && (pendingRecords() > MAX_UNFLUSHED_RECORDS || pendingBytes() > MAX_UNFLUSHED_BYTES)) {
+            refusal = "the store is more than " + MAX_UNFLUSHED_RECORDS + " records or "
+                    + (MAX_UNFLUSHED_BYTES >> 20) + " MB behind the journal";
+            requestFlush();
+        }
+        if (refusal != null) {
             tx.rollBack();
             if (failedBatches++ == 0) {
-                LOG.error("audit store write failed ({}): statements that need an audit record are refused until "
-                        + "it works again", store.displayName(), e);
+                LOG.error("audit store {} cannot be written ({}): statements that need an audit record are refused "
+                        + "until it works again", store.displayName(), refusal);
+            }
+            tx.failAll(new AuditUnavailableException("the audit store cannot be written: " + refusal));
+            return false;
+        }
+        long seq = lastSeq;
+        byte[] hash = lastHash;
+        List<Journaled> written = new ArrayList<>(tx.records.size());
+        List<byte[]> encoded = new ArrayList<>(tx.records.size());
+        int bytes = 0;
+        for (ChainRecord pending : tx.records) {
+            seq++;
+            ChainRecord record = pending.withSeq(seq);
+            byte[] canonical = record.canonical();
+            hash = ChainRecord.hash(hash, canonical);
+            written.add(new Journaled(record, hash));
+            encoded.add(canonical);
+            bytes += 8 + canonical.length + hash.length;
+        }
+        ByteBuffer entries = ByteBuffer.allocate(bytes);
+        for (int i = 0; i < written.size(); i++) {
+            entries.put(AuditJournal.encode(encoded.get(i), written.get(i).hash()));
+        }
+        entries.flip();
+        journalLock.lock();
+        try {
+            journal.append(entries);
+            unflushed.addAll(written);
+            unflushedBytes += bytes;
+            journaledThrough = seq;
+        } catch (java.io.IOException | RuntimeException e) {
+            tx.rollBack();
+            if (failedBatches++ == 0) {
+                LOG.error("audit journal write failed ({}): statements that need an audit record are refused until "
+                        + "it works again", journalBase, e);
+            } else {
+                LOG.debug("audit journal write failed again", e);
+            }
+            tx.failAll(new AuditUnavailableException("the audit journal cannot be written: " + e.getMessage(), e));
+            return false;
+        } finally {
+            journalLock.unlock();
+        }
+        lastSeq = seq;
+        lastHash = hash;
+        commits.incrementAndGet();
+        recordsWritten.addAndGet(written.size());
+        if (failedBatches > 0) {
+            LOG.warn("audit records are written again after {} refused batch(es)", failedBatches);
+            failedBatches = 0;
+        }
+        tx.completeAll();
+        if (pendingRecords() >= FLUSH_RECORDS) {
+            requestFlush();
+        }
+        return true;
+    }
+
+    private int pendingRecords() {
+        journalLock.lock();
+        try {
+            return unflushed.size();
+        } finally {
+            journalLock.unlock();
+        }
+    }
+
+    private long pendingBytes() {
+        journalLock.lock();
+        try {
+            return unflushedBytes;
+        } finally {
+            journalLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- flusher thread
+
+    private void flushLoop() {
+        long retry = FLUSH_INTERVAL_MS;
+        while (true) {
+            boolean stopping;
+            synchronized (flushSignal) {
+                if (!flushRequested && !flusherStopping) {
+                    try {
+                        flushSignal.wait(storeFailure != null ? retry : FLUSH_INTERVAL_MS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+                flushRequested = false;
+                stopping = flusherStopping;
+            }
+            boolean ok;
+            try {
+                ok = flushOnce();
+            } catch (RuntimeException e) {
+                LOG.error("audit flusher: unexpected failure", e);
+                ok = false;
+            }
+            retry = ok ? FLUSH_INTERVAL_MS : Math.min(retry * 2, MAX_RETRY_MS);
+            if (stopping) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Moves every journaled record not yet stored into the store in one transaction, forced
+     * to the disk with {@code audit.fsync}, and deletes the journal segments the store now
+     * holds. Before taking the records it starts a new segment, so that the segments it
+     * deletes hold only records of this and earlier flushes.
+     */
+    private boolean flushOnce() {
+        AuditJournal.Segment next = null;
+        boolean rotate;
+        journalLock.lock();
+        try {
+            if (unflushed.isEmpty() && journal.closedSegments().isEmpty()) {
+                return true;
+            }
+            rotate = journal.currentHasEntries();
+        } catch (java.io.IOException e) {
+            rotate = false;
+        } finally {
+            journalLock.unlock();
+        }
+        if (rotate) {
+            try {
+                next = journal.prepareNext(); // slow (create, fsync file and folder): outside the lock
+            } catch (java.io.IOException e) {
+                LOG.warn("audit journal: cannot start a new segment ({}); the current one is kept", e.toString());
+            }
+        }
+        List<Journaled> batch;
+        long batchBytes;
+        List<AuditJournal.Segment> done;
+        journalLock.lock();
+        try {
+            if (next != null) {
+                journal.swap(next);
+            }
+            batch = unflushed;
+            batchBytes = unflushedBytes;
+            unflushed = new ArrayList<>();
+            unflushedBytes = 0;
+            done = journal.closedSegments();
+        } finally {
+            journalLock.unlock();
+        }
+        try {
+            if (!batch.isEmpty()) {
+                if (connection == null) {
+                    connection = store.connect();
+                    connection.setAutoCommit(false);
+                }
+                writeToStore(connection, batch);
+                connection.commit();
+                if (settings.syncEachCommit()) {
+                    store.sync(connection);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            journalLock.lock();
+            try {
+                batch.addAll(unflushed);
+                unflushed = batch;
+                unflushedBytes += batchBytes;
+            } finally {
+                journalLock.unlock();
+            }
+            if (failedFlushes++ == 0) {
+                LOG.error("audit store write failed ({}): the records are safe in the journal; statements that need an "
+                        + "audit record are refused until the store works again", store.displayName(), e);
             } else {
                 LOG.debug("audit store write failed again", e);
             }
-            AuditUnavailableException failure =
-                    new AuditUnavailableException("the audit store cannot be written: " + e.getMessage(), e);
-            tx.failAll(failure);
+            storeFailure = String.valueOf(e.getMessage());
+            synchronized (flushSignal) {
+                flushSignal.notifyAll();
+            }
             return false;
+        }
+        if (!batch.isEmpty()) {
+            storedThrough = batch.getLast().record().seq();
+        }
+        journal.delete(done);
+        if (storeFailure != null) {
+            LOG.warn("audit store writes again after {} failed attempt(s)", failedFlushes);
+            storeFailure = null;
+        }
+        failedFlushes = 0;
+        synchronized (flushSignal) {
+            flushSignal.notifyAll();
+        }
+        outbox.wake();
+        return true;
+    }
+
+    /**
+     * Inserts journaled records into {@code audit_record}, keeps {@code audit_open} in step
+     * (derived from the records: a SESSION_START or INTENT opens, an OUTCOME closes its
+     * intent, a SESSION_END its session) and moves {@code audit_head}. Does not commit.
+     */
+    static void writeToStore(Connection c, List<Journaled> batch) throws SQLException {
+        try (PreparedStatement insert = c.prepareStatement("INSERT INTO audit_record ("
+                + AuditSchema.RECORD_COLUMNS + ", hash) VALUES (" + "?, ".repeat(22) + "?)")) {
+            int n = 0;
+            for (Journaled j : batch) {
+                j.record().bind(insert, j.hash());
+                insert.addBatch();
+                if (++n % 1_000 == 0) {
+                    insert.executeBatch();
+                }
+            }
+            insert.executeBatch();
+        }
+        Map<Long, ChainRecord> opened = new LinkedHashMap<>();
+        Map<String, Long> startedHere = new HashMap<>();
+        List<Long> closedIntents = new ArrayList<>();
+        List<String> endedSessions = new ArrayList<>();
+        for (Journaled j : batch) {
+            ChainRecord r = j.record();
+            switch (r.kind()) {
+                case SESSION_START -> {
+                    opened.put(r.seq(), r);
+                    startedHere.put(r.sessionId(), r.seq());
+                }
+                case INTENT -> opened.put(r.seq(), r);
+                case OUTCOME -> {
+                    if (r.intentSeq() != null && opened.remove(r.intentSeq()) == null) {
+                        closedIntents.add(r.intentSeq());
+                    }
+                }
+                case SESSION_END -> {
+                    Long start = startedHere.remove(r.sessionId());
+                    if (start == null || opened.remove(start) == null) {
+                        endedSessions.add(r.sessionId());
+                    }
+                }
+            }
+        }
+        if (!opened.isEmpty()) {
+            try (PreparedStatement p = c.prepareStatement(
+                    "INSERT INTO audit_open (seq, kind, session_id, gateway_id) VALUES (?, ?, ?, ?)")) {
+                for (ChainRecord r : opened.values()) {
+                    p.setLong(1, r.seq());
+                    p.setString(2, r.kind() == ChainRecord.Kind.INTENT ? "INTENT" : "SESSION");
+                    p.setString(3, r.sessionId());
+                    p.setString(4, r.gatewayId());
+                    p.addBatch();
+                }
+                p.executeBatch();
+            }
+        }
+        if (!closedIntents.isEmpty()) {
+            try (PreparedStatement p = c.prepareStatement("DELETE FROM audit_open WHERE seq = ?")) {
+                for (long seq : closedIntents) {
+                    p.setLong(1, seq);
+                    p.addBatch();
+                }
+                p.executeBatch();
+            }
+        }
+        if (!endedSessions.isEmpty()) {
+            try (PreparedStatement p = c.prepareStatement(
+                    "DELETE FROM audit_open WHERE kind = 'SESSION' AND session_id = ?")) {
+                for (String id : endedSessions) {
+                    p.setString(1, id);
+                    p.addBatch();
+                }
+                p.executeBatch();
+            }
+        }
+        try (PreparedStatement p = c.prepareStatement(
+                "MERGE INTO audit_head (id, last_seq, hash) KEY (id) VALUES (1, ?, ?)")) {
+            p.setLong(1, batch.getLast().record().seq());
+            p.setBytes(2, batch.getLast().hash());
+            p.executeUpdate();
         }
     }
 
@@ -552,15 +895,67 @@ public final class AuditLog implements AutoCloseable {
 
     // ---------------------------------------------------------------- start-up
 
-    private void loadHead() throws SQLException {
-        try (Statement s = connection.createStatement();
-             ResultSet rs = s.executeQuery("SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1")) {
-            if (rs.next()) {
-                lastSeq = rs.getLong(1);
-                lastHash = rs.getBytes(2);
+    /**
+     * Brings the store up to date with the journal beside it: the records the journal holds
+     * beyond the store's last one (those a killed gateway had not yet flushed) are checked
+     * (consecutive, each continuing the hash chain) and stored in one transaction. The
+     * journal itself is left as it is. Used at start and by {@link AuditReader} on the store
+     * of a stopped gateway.
+     *
+     * @return the store's last record afterwards
+     * @throws SQLException when the journal does not continue the store's chain: records are
+     *                      missing between them, or one was changed
+     */
+    static Head applyJournal(Store store, Connection c, Path journalBase, boolean sync) throws SQLException, java.io.IOException {
+        Head head = loadHead(c);
+        AuditJournal.Contents contents = AuditJournal.read(journalBase);
+        List<Journaled> missing = new ArrayList<>();
+        long expected = head.seq() + 1;
+        byte[] previous = head.hash();
+        for (AuditJournal.Entry e : contents.entries()) {
+            long seq = e.record().seq();
+            if (seq < expected) {
+                continue; // already in the store
             }
+            if (seq != expected) {
+                throw new SQLException("the audit journal " + journalBase + " continues at record " + seq
+                        + " but the store ends at record " + (expected - 1) + ": records are missing; the journal or the "
+                        + "store was changed outside the gateway");
+            }
+            byte[] hash = ChainRecord.hash(previous, e.record().canonical());
+            if (!MessageDigest.isEqual(hash, e.hash())) {
+                throw new SQLException("the audit journal " + journalBase + ": record " + seq + " does not continue the "
+                        + "hash chain of the store; the journal or the store was changed outside the gateway");
+            }
+            missing.add(new Journaled(e.record(), hash));
+            previous = hash;
+            expected++;
         }
-        connection.commit();
+        if (missing.isEmpty()) {
+            return head;
+        }
+        try {
+            writeToStore(c, missing);
+            c.commit();
+            if (sync) {
+                store.sync(c);
+            }
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        }
+        LOG.warn("audit: stored {} record(s) (through {}) from the journal that the last run had not yet stored", missing.size(),
+                expected - 1);
+        return new Head(expected - 1, previous);
+    }
+
+    private static Head loadHead(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1")) {
+            Head head = rs.next() ? new Head(rs.getLong(1), rs.getBytes(2)) : new Head(0, ChainRecord.GENESIS);
+            c.commit();
+            return head;
+        }
     }
 
     /** Finds what a gateway that did not stop cleanly left open, and closes it in the chain. */
@@ -607,6 +1002,9 @@ public final class AuditLog implements AutoCloseable {
             }
         }
         connection.commit();
+        if (sessions.isEmpty() && intentSessions.isEmpty()) {
+            return;
+        }
         int openSessions = sessions.size();
         Transaction tx = new Transaction(now());
         closeEverythingOpen(tx);
@@ -646,6 +1044,25 @@ public final class AuditLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        flusherStopping = true;
+        requestFlush();
+        try {
+            flusher.join(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        journalLock.lock();
+        try {
+            if (unflushed.isEmpty() && !flusher.isAlive()) {
+                journal.deleteAll(); // the store holds everything: a clean stop leaves no journal
+            } else {
+                journal.close();
+                LOG.error("audit: {} record(s) could not be written to the store at shutdown; they are in the journal "
+                        + "and are stored at the next start", unflushed.size());
+            }
+        } finally {
+            journalLock.unlock();
+        }
         completer.shutdown();
         outbox.close(Duration.ofSeconds(5));
         closeConnection();
@@ -676,6 +1093,14 @@ public final class AuditLog implements AutoCloseable {
     private record OpenSession(SessionContext context, long startSeq, TreeSet<Long> intents) {
     }
 
+    /** A record in the journal, waiting for the store. */
+    record Journaled(ChainRecord record, byte[] hash) {
+    }
+
+    /** The store's last record. */
+    record Head(long seq, byte[] hash) {
+    }
+
     /**
      * The records of one group commit before they are written. Sequence numbers are
      * {@code lastSeq + position}; {@link #append} returns the one a record will get.
@@ -683,9 +1108,6 @@ public final class AuditLog implements AutoCloseable {
     private final class Transaction {
         final Instant at;
         final List<ChainRecord> records = new ArrayList<>();
-        /** Position in this transaction (1-based) → kind, session id. */
-        final Map<Long, String[]> opened = new LinkedHashMap<>();
-        final List<Long> closed = new ArrayList<>();
         private final List<Runnable> undo = new ArrayList<>();
         private final List<CompletableFuture<?>> futures = new ArrayList<>();
         private final List<Long> values = new ArrayList<>();
@@ -697,16 +1119,6 @@ public final class AuditLog implements AutoCloseable {
         long append(ChainRecord record) {
             records.add(record);
             return lastSeq + records.size();
-        }
-
-        void open(long seq, String kind, String sessionId) {
-            opened.put(seq - lastSeq, new String[] {kind, sessionId});
-        }
-
-        void close(long seq) {
-            if (opened.remove(seq - lastSeq) == null) {
-                closed.add(seq);
-            }
         }
 
         void undo(Runnable action) {

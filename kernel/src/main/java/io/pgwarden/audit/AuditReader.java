@@ -30,9 +30,44 @@ public final class AuditReader {
                     + "c.duration_us AS c_duration_us, c.reason AS c_reason, c.hash AS c_hash";
 
     private final Store store;
+    /** Whether {@link #list} and {@link #verify} first store what the journal holds beyond the store. */
+    private final boolean applyJournal;
 
+    /**
+     * A reader of a stopped gateway's store. Before {@link #list} and {@link #verify} it stores
+     * the records its audit journal holds beyond the store (a gateway killed with SIGKILL
+     * leaves up to a flush interval of them there): they were durable, and the next start
+     * would store them the same way.
+     */
     public AuditReader(Store store) {
+        this(store, true);
+    }
+
+    /** {@code applyJournal} false: the running gateway's reader, whose own flusher owns the journal. */
+    AuditReader(Store store, boolean applyJournal) {
         this.store = store;
+        this.applyJournal = applyJournal;
+    }
+
+    private void catchUp(String what) throws StoreException {
+        if (!applyJournal) {
+            return;
+        }
+        java.util.Optional<java.nio.file.Path> base = AuditLog.journalBase(store);
+        if (base.isEmpty()) {
+            return;
+        }
+        try {
+            if (AuditJournal.segments(base.get()).isEmpty()) {
+                return;
+            }
+            try (Connection c = store.connect()) {
+                c.setAutoCommit(false);
+                AuditLog.applyJournal(store, c, base.get(), true);
+            }
+        } catch (SQLException | java.io.IOException e) {
+            throw new StoreException(what + ": cannot store the records of the audit journal: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -46,6 +81,7 @@ public final class AuditReader {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1");
         }
+        catchUp("audit list");
         String sql = "SELECT " + ChainRecord.selectList("b", "b_") + ", b.hash AS b_hash, " + COMPLETION_COLUMNS
                 + " FROM audit_record b LEFT JOIN audit_record c ON c.intent_seq = b.seq AND c.kind = 'OUTCOME'"
                 + " WHERE b.kind <> 'OUTCOME'"
@@ -88,6 +124,7 @@ public final class AuditReader {
      * gateway writes.
      */
     public VerifyResult verify() throws StoreException {
+        catchUp("audit verify");
         try (Connection c = store.connect()) {
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -19,6 +20,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * One row of {@code audit_record}: its fields, their canonical encoding and the chain hash.
@@ -82,9 +84,14 @@ record ChainRecord(
     }
 
     byte[] hash(byte[] previous) {
+        return hash(previous, canonical());
+    }
+
+    /** The chain hash of a record whose canonical encoding is {@code canonical}. */
+    static byte[] hash(byte[] previous, byte[] canonical) {
         MessageDigest sha = sha256();
         sha.update(previous);
-        sha.update(canonical());
+        sha.update(canonical);
         return sha.digest();
     }
 
@@ -117,6 +124,64 @@ record ChainRecord(
             throw new UncheckedIOException(e); // a byte array does not fail
         }
         return bytes.toByteArray();
+    }
+
+    /**
+     * The inverse of {@link #canonical()}, for the journal: reads one record from the
+     * buffer's position. Throws a {@link RuntimeException} on bytes that are not a record.
+     */
+    static ChainRecord decode(ByteBuffer in) {
+        return new ChainRecord(
+                Objects.requireNonNull(number(in), "seq"),
+                Kind.valueOf(Objects.requireNonNull(string(in), "kind")),
+                instant(Objects.requireNonNull(number(in), "recorded_at")),
+                string(in), string(in), string(in), string(in), list(in), string(in), string(in), string(in),
+                string(in), string(in), string(in), list(in), string(in), string(in), number(in), string(in),
+                number(in), string(in), number(in));
+    }
+
+    private static boolean present(ByteBuffer in) {
+        byte b = in.get();
+        if (b != 0 && b != 1) {
+            throw new IllegalArgumentException("bad presence byte " + b);
+        }
+        return b == 1;
+    }
+
+    private static String string(ByteBuffer in) {
+        if (!present(in)) {
+            return null;
+        }
+        int length = in.getInt();
+        if (length < 0 || length > in.remaining()) {
+            throw new IllegalArgumentException("bad string length " + length);
+        }
+        String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
+        in.position(in.position() + length);
+        return s;
+    }
+
+    private static Long number(ByteBuffer in) {
+        return present(in) ? in.getLong() : null;
+    }
+
+    private static List<String> list(ByteBuffer in) {
+        if (!present(in)) {
+            return null;
+        }
+        int count = in.getInt();
+        if (count < 0 || count > in.remaining()) {
+            throw new IllegalArgumentException("bad list length " + count);
+        }
+        List<String> values = new java.util.ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            values.add(string(in));
+        }
+        return values;
+    }
+
+    private static Instant instant(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
     }
 
     private static void string(DataOutputStream out, String s) throws IOException {

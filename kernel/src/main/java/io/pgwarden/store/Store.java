@@ -160,6 +160,28 @@ public final class Store implements AutoCloseable {
         return displayName;
     }
 
+    /**
+     * The path that files kept beside the database start with (the database file without
+     * H2's {@code .mv.db}), e.g. for the audit journal; empty for a store reached over the
+     * network ({@code jdbc:h2:tcp:}), which has no folder of ours.
+     */
+    public java.util.Optional<Path> localBase() {
+        String lower = displayName.toLowerCase(Locale.ROOT);
+        String rest;
+        if (lower.startsWith("jdbc:h2:file:")) {
+            rest = displayName.substring("jdbc:h2:file:".length());
+        } else if (lower.startsWith("jdbc:h2:tcp:") || lower.startsWith("jdbc:h2:ssl:") || lower.startsWith("jdbc:h2:mem:")) {
+            return java.util.Optional.empty();
+        } else {
+            rest = displayName.substring("jdbc:h2:".length());
+        }
+        String file = rest.split(";", 2)[0];
+        if (file.startsWith("~")) {
+            file = System.getProperty("user.home") + file.substring(1);
+        }
+        return java.util.Optional.of(Path.of(file).toAbsolutePath().normalize());
+    }
+
     /** A new connection with auto-commit on; the caller closes it. */
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(url, USER, "");

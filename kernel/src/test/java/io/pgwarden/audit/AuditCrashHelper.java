@@ -5,7 +5,9 @@ import java.time.Duration;
 
 /**
  * Runs in a child JVM for {@link AuditCrashRecoveryTest}: records one finished and one
- * unfinished statement, says READY, and waits to be killed with SIGKILL.
+ * unfinished statement, says READY, and waits to be killed with SIGKILL. With a second
+ * argument {@code hold-flush} it first stops the flusher from storing them (it holds the
+ * journal's lock), so that they are only in the journal when the process dies.
  */
 public final class AuditCrashHelper {
     private AuditCrashHelper() {
@@ -18,6 +20,12 @@ public final class AuditCrashHelper {
         long done = AuditFixture.await(log.recordIntent("s1", StatementIntent.allowed("SELECT 1")));
         AuditFixture.await(log.recordOutcome(done, StatementOutcome.ok(1L, Duration.ofMillis(1))));
         long running = AuditFixture.await(log.recordIntent("s1", StatementIntent.allowed("DELETE FROM big_table")));
+        if (args.length > 1 && args[1].equals("hold-flush")) {
+            log.journalLock.lock();
+            if (log.storedThrough() >= running) {
+                throw new IllegalStateException("the flusher stored the records before the test could hold it");
+            }
+        }
         System.out.println("READY " + running);
         System.out.flush();
         Thread.sleep(Duration.ofMinutes(5));

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.pgwarden.plugin.api.AuditEvent;
 import io.pgwarden.plugin.api.AuditEvent.Outcome;
 import io.pgwarden.store.Store;
+import io.pgwarden.store.StoreException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -181,16 +182,33 @@ class AuditLogTest {
             await(log.sessionStarted(session("s1", "a")));
             try (Connection c = store.connect(); Statement s = c.createStatement()) {
                 s.execute("ALTER TABLE audit_record RENAME TO audit_record_away");
+                // Journaled, so recorded; the store's failure shows at the flush that follows.
+                long journaled = await(log.recordIntent("s1", StatementIntent.allowed("SELECT 'journaled'")));
+                assertThat(journaled).isEqualTo(2);
+                assertThatThrownBy(() -> log.list(null, null, 10)).isInstanceOf(StoreException.class)
+                        .hasMessageContaining("safe in the journal");
                 assertThatThrownBy(() -> await(log.recordIntent("s1", StatementIntent.allowed("DELETE FROM t"))))
                         .isInstanceOf(ExecutionException.class)
                         .hasCauseInstanceOf(AuditUnavailableException.class);
                 s.execute("ALTER TABLE audit_record_away RENAME TO audit_record");
             }
-            long seq = await(log.recordIntent("s1", StatementIntent.allowed("SELECT 1")));
-            assertThat(seq).as("the failed intent took no sequence number").isEqualTo(2);
+            // The flusher retries with backoff; once it stored the journaled record, intents are taken again.
+            long seq = -1;
+            long deadline = System.nanoTime() + AuditFixture.WAIT.toNanos();
+            while (seq < 0) {
+                try {
+                    seq = await(log.recordIntent("s1", StatementIntent.allowed("SELECT 1")));
+                } catch (ExecutionException refused) {
+                    assertThat(refused).hasCauseInstanceOf(AuditUnavailableException.class);
+                    assertThat(System.nanoTime()).as("the store is written again").isLessThan(deadline);
+                    Thread.sleep(20);
+                }
+            }
+            assertThat(seq).as("the refused intent took no sequence number").isEqualTo(3);
             await(log.recordOutcome(seq, StatementOutcome.ok(1L, null)));
             assertThat(log.verify().ok()).isTrue();
-            assertThat(log.list(null, null, 10)).extracting(e -> e.event().statement()).containsOnly(null, "SELECT 1");
+            assertThat(log.list(null, null, 10)).extracting(e -> e.event().statement())
+                    .containsOnly(null, "SELECT 'journaled'", "SELECT 1");
         }
     }
 
@@ -201,18 +219,19 @@ class AuditLogTest {
              AuditLog log = AuditLog.open(store, small, List.of(), Clock.systemUTC())) {
             await(log.sessionStarted(session("s1", "a")));
             List<CompletableFuture<Long>> futures = new ArrayList<>();
-            try (Connection blocker = store.connect()) {
-                // Holds the chain head's row lock, so the writer waits in its first commit.
-                blocker.setAutoCommit(false);
-                try (Statement s = blocker.createStatement()) {
-                    s.executeUpdate("UPDATE audit_head SET last_seq = last_seq WHERE id = 1");
-                }
+            // Holds the journal's lock, so the writer waits in its first write.
+            log.journalLock.lock();
+            try {
                 for (int i = 0; i < 20; i++) {
                     futures.add(log.recordIntent("s1", StatementIntent.allowed("SELECT " + i)));
                 }
-                assertThat(futures).anySatisfy(f -> assertThatThrownBy(f::join)
-                        .hasCauseInstanceOf(AuditUnavailableException.class).hasMessageContaining("queue is full"));
-                blocker.rollback();
+                assertThat(futures).anySatisfy(f -> {
+                    assertThat(f).isCompletedExceptionally(); // the others wait for the writer: no join on them here
+                    assertThatThrownBy(f::join).hasCauseInstanceOf(AuditUnavailableException.class)
+                            .hasMessageContaining("queue is full");
+                });
+            } finally {
+                log.journalLock.unlock();
             }
             long accepted = futures.stream().filter(f -> {
                 try {
@@ -232,15 +251,23 @@ class AuditLogTest {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
-            // A careless caller chains blocking work without an executor.
-            CompletableFuture<Void> blocked = log.recordIntent("s1", StatementIntent.allowed("SELECT 1"))
-                    .thenAccept(seq -> {
-                        try {
-                            release.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
+            // A careless caller chains blocking work without an executor. The journal's lock is
+            // held while it does, so that the future is not complete yet (else the callback would
+            // run here, on the test's thread).
+            CompletableFuture<Void> blocked;
+            log.journalLock.lock();
+            try {
+                blocked = log.recordIntent("s1", StatementIntent.allowed("SELECT 1"))
+                        .thenAccept(seq -> {
+                            try {
+                                release.await();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        });
+            } finally {
+                log.journalLock.unlock();
+            }
             try {
                 assertThat(await(log.recordIntent("s1", StatementIntent.allowed("SELECT 2")))).isEqualTo(3);
                 assertThat(blocked).isNotDone();
