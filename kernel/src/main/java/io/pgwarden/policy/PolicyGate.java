@@ -60,6 +60,22 @@ public final class PolicyGate implements StatementGate {
     }
 
     @Override
+    public Verdict executePrepared(String name) {
+        List<StatementAnalysis> versions = prepared.get(name);
+        if (versions == null) {
+            return new Verdict.Allowed(Verdict.Summary.NONE);
+        }
+        for (StatementAnalysis version : versions) {
+            Refusal refusal = check(version);
+            if (refusal != null) {
+                return new Verdict.Refused(Verdict.Summary.NONE, refusal.sqlState, refusal.message, refusal.detail, refusal.hint,
+                        refusal.message);
+            }
+        }
+        return new Verdict.Allowed(Verdict.Summary.NONE);
+    }
+
+    @Override
     public String withoutLiterals(String sql) {
         try {
             return analyzer.normalize(sql);
