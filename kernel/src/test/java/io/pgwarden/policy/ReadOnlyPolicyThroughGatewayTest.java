@@ -51,6 +51,8 @@ class ReadOnlyPolicyThroughGatewayTest {
                 INSERT INTO hr.salaries VALUES (1, 100);
                 CREATE TABLE hr.items (id int);
                 INSERT INTO hr.items VALUES (1);
+                CREATE TABLE hr.notes AS SELECT 'topsecret'::text AS note FROM generate_series(1, 100);
+                ANALYZE hr.notes;
                 """);
         String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
@@ -436,6 +438,19 @@ class ReadOnlyPolicyThroughGatewayTest {
             bindExecuteSync(client);
             assertThat(client.readUntil('C').body()).startsWith("SELECT 1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             client.readUntil('Z');
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "SELECT most_common_vals::text FROM pg_catalog.pg_stats WHERE schemaname = 'hr'",
+            "SELECT * FROM pg_catalog.pg_stats_ext",
+            "SELECT * FROM pg_catalog.pg_stats_ext_exprs"
+    })
+    void columnStatisticsOfTablesThePolicyDoesNotAllowAreNotReadableThroughThePgStatsViews(String sql) throws Exception {
+        // pg_stats shows the most common values of hr.notes ({topsecret}) to a role that may read hr.notes.
+        try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
+            assertRefused(s, sql);
         }
     }
 
