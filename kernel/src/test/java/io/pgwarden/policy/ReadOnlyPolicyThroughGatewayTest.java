@@ -53,6 +53,8 @@ class ReadOnlyPolicyThroughGatewayTest {
                 INSERT INTO hr.items VALUES (1);
                 CREATE TABLE hr.notes AS SELECT 'topsecret'::text AS note FROM generate_series(1, 100);
                 ANALYZE hr.notes;
+                CREATE SEQUENCE ro.seq;
+                CREATE SEQUENCE hr.seq;
                 """);
         String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
@@ -452,6 +454,29 @@ class ReadOnlyPolicyThroughGatewayTest {
         try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
             assertRefused(s, sql);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "SELECT nextval('ro.seq')",
+            "SELECT pg_catalog.nextval('\"ro\" . SEQ'::regclass)",
+            "SELECT setval('hr.seq', 42)",
+            "SELECT * FROM ro.items WHERE id < setval('ro.seq', 42)",
+            "SELECT nextval(('ro.seq'::regclass)::oid)",
+            "SELECT pg_sequence_last_value('hr.seq')",
+            "SELECT currval('hr.seq')"
+    })
+    void sequencesNamedInAStringAreNeitherAdvancedNorSetNorReadOutsideThePolicy(String sql) throws Exception {
+        String sequences = "SELECT (SELECT last_value || ':' || is_called FROM ro.seq) || ',' || "
+                + "(SELECT last_value || ':' || is_called FROM hr.seq)";
+        String before = pg.sql(TestPostgres.DATABASE, sequences);
+        try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
+            assertRefused(s, sql);
+            try (ResultSet rs = s.executeQuery("SELECT currval('ro.seq') IS NULL FROM ro.items WHERE false")) {
+                assertThat(rs.next()).as("reading a sequence the policy allows is fine").isFalse();
+            }
+        }
+        assertThat(pg.sql(TestPostgres.DATABASE, sequences)).isEqualTo(before);
     }
 
     @Test
