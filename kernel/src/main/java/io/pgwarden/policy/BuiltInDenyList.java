@@ -61,4 +61,9 @@ final class BuiltInDenyList {
             "pg_catalog.pg_hba_file_rules", "pg_catalog.pg_ident_file_mappings", "pg_catalog.pg_file_settings",
             "pg_catalog.pg_subscription", "pg_catalog.pg_replication_origin_status")
             .stream().map(NamePattern::of).toList();
+
+    /** Catalog relations refused as the target of a write: their rules change the session out of the analysis' sight. */
+    static final List<NamePattern> WRITTEN_RELATIONS = List.of(
+            "pg_catalog.pg_settings") // its UPDATE rule calls set_config(): role, search_path
+            .stream().map(NamePattern::of).toList();
 }

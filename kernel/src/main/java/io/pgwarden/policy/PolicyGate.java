@@ -1,5 +1,6 @@
 package io.pgwarden.policy;
 
+import io.pgwarden.analysis.Access;
 import io.pgwarden.analysis.AnalysisException;
 import io.pgwarden.analysis.AnalyzedStatement;
 import io.pgwarden.analysis.Command;
@@ -217,6 +218,15 @@ public final class PolicyGate implements StatementGate {
                         && !policy.namedRelations.contains(p.text())) {
                     return denied(command + " on " + shown + " is on the gateway's built-in deny list", resolves,
                             "A policy lifts it only by naming " + p.text() + " in allow.relations.");
+                }
+            }
+            if (r.access() == Access.WRITE) {
+                for (NamePattern p : BuiltInDenyList.WRITTEN_RELATIONS) {
+                    if ((schema == null ? p.matchesInSomeSchema(r.name()) : p.matches(schema, r.name()))
+                            && !policy.namedRelations.contains(p.text())) {
+                        return denied(command + " on " + shown + " is on the gateway's built-in deny list", resolves,
+                                "A policy lifts it only by naming " + p.text() + " in allow.relations.");
+                    }
                 }
             }
             if (schema != null && (CATALOG_SCHEMAS.contains(schema) || schema.equals("pg_temp"))) {
