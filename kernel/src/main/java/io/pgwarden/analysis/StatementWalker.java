@@ -824,6 +824,9 @@ final class StatementWalker {
         FunctionRef function = functionName(n.nodes("funcname"));
         out.functions.add(function);
         List<ParseNode> args = n.nodes("args");
+        if (function.name().equals("pg_notify")) {
+            out.commands.add(Command.NOTIFY); // NOTIFY channel, payload as a function
+        }
         Access sequenceAccess = SEQUENCE_FUNCTIONS.get(function.name());
         if (sequenceAccess != null) {
             sequenceArgument(args.isEmpty() ? null : args.getFirst(), sequenceAccess);

@@ -480,6 +480,14 @@ class ReadOnlyPolicyThroughGatewayTest {
     }
 
     @Test
+    void pgNotifyIsTheNotifyCommandAndARefusedNotifyCannotBeSentThroughIt() throws Exception {
+        try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
+            assertRefused(s, "SELECT pg_notify('ch', 'x')");
+            assertRefused(s, "SELECT * FROM ro.items WHERE pg_catalog.pg_notify('ch', name) IS NULL");
+        }
+    }
+
+    @Test
     void withPublicOnTheSearchPathAnUnqualifiedNameMustBeAllowedThereToo() throws Exception {
         try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
             s.execute("SET search_path = ro");
