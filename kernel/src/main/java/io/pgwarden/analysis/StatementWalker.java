@@ -812,9 +812,26 @@ final class StatementWalker {
         n.done();
     }
 
+    /**
+     * Functions that write (nextval, setval: PostgreSQL asks UPDATE or USAGE of the sequence)
+     * or read (currval, pg_sequence_last_value) the sequence their first argument names as a
+     * string: the relation is in a literal, not in the grammar.
+     */
+    private static final Map<String, Access> SEQUENCE_FUNCTIONS = Map.of("nextval", Access.WRITE, "setval", Access.WRITE,
+            "currval", Access.READ, "pg_sequence_last_value", Access.READ);
+
     private void funcCall(ParseNode n, Scope scope) throws UnanalyzableStatementException {
-        out.functions.add(functionName(n.nodes("funcname")));
-        exprs(n.nodes("args"), scope);
+        FunctionRef function = functionName(n.nodes("funcname"));
+        out.functions.add(function);
+        List<ParseNode> args = n.nodes("args");
+        if (function.name().equals("pg_notify")) {
+            out.commands.add(Command.NOTIFY); // NOTIFY channel, payload as a function
+        }
+        Access sequenceAccess = SEQUENCE_FUNCTIONS.get(function.name());
+        if (sequenceAccess != null) {
+            sequenceArgument(args.isEmpty() ? null : args.getFirst(), sequenceAccess);
+        }
+        exprs(args, scope);
         for (ParseNode s : n.nodes("agg_order")) {
             sortBy(require(s, "SortBy", "FuncCall.agg_order"), scope);
         }
@@ -825,6 +842,104 @@ final class StatementWalker {
         }
         n.scalars("agg_within_group", "agg_star", "agg_distinct", "func_variadic", "funcformat", "location");
         n.done();
+    }
+
+    /**
+     * The sequence of nextval('s.name') and the like: a string literal (also cast, as in
+     * 's'::regclass) read as regclassin reads it. Anything else (an OID, a parameter, an
+     * expression) may name any sequence.
+     */
+    private void sequenceArgument(ParseNode arg, Access access) throws UnanalyzableStatementException {
+        ParseNode literal = arg;
+        if (literal != null && literal.type.equals("TypeCast")) {
+            literal = literal.node("arg");
+        }
+        String text = null;
+        if (literal != null && literal.type.equals("A_Const")) {
+            JsonNode c = literal.all();
+            if (c.has("sval")) {
+                text = c.path("sval").path("sval").asText("");
+            }
+        }
+        List<String> parts = text == null || text.strip().chars().allMatch(Character::isDigit) ? null : qualifiedName(text);
+        if (parts == null) {
+            out.flags.add(Flag.ALL_RELATIONS);
+        } else {
+            out.relations.add(new RelationRef(parts.size() >= 2 ? parts.get(parts.size() - 2) : null, parts.getLast(), access));
+        }
+        if (access == Access.WRITE) {
+            out.commands.add(Command.UPDATE);
+        }
+    }
+
+    /**
+     * A dotted name in a string, split as PostgreSQL's SplitIdentifierString does for
+     * regclassin: white space around the parts, "quoted" parts kept exactly ("" is a quote),
+     * unquoted parts in ASCII lower case, every part cut to 63 bytes.
+     */
+    static List<String> qualifiedName(String text) throws UnanalyzableStatementException {
+        List<String> parts = new ArrayList<>();
+        int i = 0;
+        int n = text.length();
+        while (true) {
+            while (i < n && " \t\n\r\f\u000B".indexOf(text.charAt(i)) >= 0) {
+                i++;
+            }
+            StringBuilder part = new StringBuilder();
+            if (i < n && text.charAt(i) == '"') {
+                i++;
+                while (true) {
+                    if (i >= n) {
+                        throw UnanalyzableStatementException.unsupported("sequence name");
+                    }
+                    char c = text.charAt(i++);
+                    if (c == '"') {
+                        if (i < n && text.charAt(i) == '"') {
+                            i++;
+                        } else {
+                            break;
+                        }
+                    }
+                    part.append(c);
+                }
+            } else {
+                while (i < n && text.charAt(i) != '.' && " \t\n\r\f\u000B".indexOf(text.charAt(i)) < 0) {
+                    char c = text.charAt(i++);
+                    part.append(c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c);
+                }
+            }
+            if (part.isEmpty()) {
+                throw UnanalyzableStatementException.unsupported("sequence name");
+            }
+            parts.add(truncate(part.toString()));
+            while (i < n && " \t\n\r\f\u000B".indexOf(text.charAt(i)) >= 0) {
+                i++;
+            }
+            if (i >= n) {
+                break;
+            }
+            if (text.charAt(i) != '.') {
+                throw UnanalyzableStatementException.unsupported("sequence name");
+            }
+            i++;
+        }
+        if (parts.size() > 3) {
+            throw UnanalyzableStatementException.unsupported("sequence name");
+        }
+        return parts;
+    }
+
+    /** An identifier as PostgreSQL keeps it: at most NAMEDATALEN - 1 = 63 bytes, cut at a character boundary. */
+    private static String truncate(String identifier) {
+        byte[] utf8 = identifier.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (utf8.length <= 63) {
+            return identifier;
+        }
+        int end = 63;
+        while (end > 0 && (utf8[end] & 0xC0) == 0x80) {
+            end--;
+        }
+        return new String(utf8, 0, end, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private FunctionRef functionName(List<ParseNode> names) throws UnanalyzableStatementException {

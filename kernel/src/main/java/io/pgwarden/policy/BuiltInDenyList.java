@@ -55,7 +55,15 @@ final class BuiltInDenyList {
     static final List<NamePattern> RELATIONS = List.of(
             "pg_catalog.pg_authid", "pg_catalog.pg_shadow", "pg_catalog.pg_user_mapping", "pg_catalog.pg_user_mappings",
             "pg_catalog.pg_largeobject", "pg_catalog.pg_statistic", "pg_catalog.pg_statistic_ext_data",
+            // the views over pg_statistic*: sample values (most_common_vals, histogram_bounds) of every column
+            // the upstream role may read, whatever the policy allows
+            "pg_catalog.pg_stats", "pg_catalog.pg_stats_ext", "pg_catalog.pg_stats_ext_exprs",
             "pg_catalog.pg_hba_file_rules", "pg_catalog.pg_ident_file_mappings", "pg_catalog.pg_file_settings",
             "pg_catalog.pg_subscription", "pg_catalog.pg_replication_origin_status")
+            .stream().map(NamePattern::of).toList();
+
+    /** Catalog relations refused as the target of a write: their rules change the session out of the analysis' sight. */
+    static final List<NamePattern> WRITTEN_RELATIONS = List.of(
+            "pg_catalog.pg_settings") // its UPDATE rule calls set_config(): role, search_path
             .stream().map(NamePattern::of).toList();
 }

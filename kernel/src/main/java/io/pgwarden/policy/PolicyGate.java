@@ -1,5 +1,6 @@
 package io.pgwarden.policy;
 
+import io.pgwarden.analysis.Access;
 import io.pgwarden.analysis.AnalysisException;
 import io.pgwarden.analysis.AnalyzedStatement;
 import io.pgwarden.analysis.Command;
@@ -57,6 +58,22 @@ public final class PolicyGate implements StatementGate {
     @Override
     public long generation() {
         return searchPath.generation();
+    }
+
+    @Override
+    public Verdict executePrepared(String name) {
+        List<StatementAnalysis> versions = prepared.get(name);
+        if (versions == null) {
+            return new Verdict.Allowed(Verdict.Summary.NONE);
+        }
+        for (StatementAnalysis version : versions) {
+            Refusal refusal = check(version);
+            if (refusal != null) {
+                return new Verdict.Refused(Verdict.Summary.NONE, refusal.sqlState, refusal.message, refusal.detail, refusal.hint,
+                        refusal.message);
+            }
+        }
+        return new Verdict.Allowed(Verdict.Summary.NONE);
     }
 
     @Override
@@ -201,6 +218,15 @@ public final class PolicyGate implements StatementGate {
                         && !policy.namedRelations.contains(p.text())) {
                     return denied(command + " on " + shown + " is on the gateway's built-in deny list", resolves,
                             "A policy lifts it only by naming " + p.text() + " in allow.relations.");
+                }
+            }
+            if (r.access() == Access.WRITE) {
+                for (NamePattern p : BuiltInDenyList.WRITTEN_RELATIONS) {
+                    if ((schema == null ? p.matchesInSomeSchema(r.name()) : p.matches(schema, r.name()))
+                            && !policy.namedRelations.contains(p.text())) {
+                        return denied(command + " on " + shown + " is on the gateway's built-in deny list", resolves,
+                                "A policy lifts it only by naming " + p.text() + " in allow.relations.");
+                    }
                 }
             }
             if (schema != null && (CATALOG_SCHEMAS.contains(schema) || schema.equals("pg_temp"))) {

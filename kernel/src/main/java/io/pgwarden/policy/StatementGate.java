@@ -21,6 +21,16 @@ public interface StatementGate {
      */
     long generation();
 
+    /**
+     * A Bind/Execute of statement {@code name} through the protocol: SQL-level PREPARE and the
+     * protocol's Parse share one namespace, so the name may be a statement PREPAREd at SQL
+     * level, which runs under the current search_path. Refused when a statement PREPAREd
+     * under that name would be refused now; allowed when there is none.
+     */
+    default Verdict executePrepared(String name) {
+        return new Verdict.Allowed(Verdict.Summary.NONE);
+    }
+
     /** The text with its literals replaced by $1, $2, … (audit.redact_literals). */
     String withoutLiterals(String sql);
 }

@@ -9,8 +9,11 @@ import io.pgwarden.wire.FrontendMessages;
 import io.pgwarden.wire.InvalidTextException;
 import io.pgwarden.wire.MessageReader;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -81,9 +84,29 @@ final class StatementTracker {
         }
     }
 
-    /** A parsed statement and the decision on it, taken when the gate was at {@code generation}. */
-    private record Prepared(String name, String text, Verdict verdict, long generation) {
+    /**
+     * A version of a statement name the upstream may hold: parsed as {@code text} by the Parse
+     * numbered {@code seq}, and decided when the gate was at {@code generation}. A null text
+     * stands for what may have been PREPAREd at SQL level under the name (the same namespace
+     * upstream), which the gate keeps.
+     */
+    private record Prepared(String name, String text, Verdict verdict, long generation, long seq) {
+        boolean sqlLevel() {
+            return text == null;
+        }
     }
+
+    /**
+     * A Parse ('P'), Bind ('B') or Close ('C' of kind 'S' or 'P') sent upstream, numbered
+     * {@code seq}, sent before sync point number {@code batch}: until its batch is answered
+     * without any error, the gateway does not know whether the upstream applied it (a failed
+     * Parse, or any message after an error up to the Sync, is not).
+     */
+    private record Op(char kind, byte target, String name, long seq, long batch) {
+    }
+
+    /** Statement versions, in the union of statements and portals, beyond which Parse is refused (memory bound). */
+    static final int MAX_UNCONFIRMED_VERSIONS = 10_000;
 
     /** A refused statement's marker, and the Sync/Query after which it can no longer be answered. */
     private record Refusal(String token, long batch, ClientError error) {
@@ -102,8 +125,19 @@ final class StatementTracker {
     /** Queries, Executes and Syncs sent upstream and not yet answered, in order. */
     private final ArrayDeque<Object> inFlight = new ArrayDeque<>();
     private final ArrayDeque<Refusal> refusals = new ArrayDeque<>();
-    private final Map<String, Prepared> statements = new HashMap<>();
-    private final Map<String, Prepared> portals = new HashMap<>();
+    /**
+     * Every version each statement name may have upstream, oldest first. A Parse adds one; only
+     * a Parse or Close known to have taken effect removes the older ones: a Parse under an
+     * existing name fails upstream, and after an error the upstream skips the rest of the
+     * batch, so what the client sent is not always what the upstream holds.
+     */
+    private final Map<String, List<Prepared>> statements = new HashMap<>();
+    /** Every statement version each portal may run, with the number of the Bind that bound it. */
+    private final Map<String, Map<Prepared, Long>> portals = new HashMap<>();
+    private final ArrayDeque<Op> unconfirmed = new ArrayDeque<>();
+    private boolean errorSinceConfirmed;
+    private long seq;
+    private int versions;
     /** Sync points (Query, Sync, FunctionCall) sent, and ReadyForQuery messages received. */
     private long syncPointsSent;
     private long readyReceived;
@@ -169,7 +203,16 @@ final class StatementTracker {
             parse = new MessageReader.Parse(MessageReader.parseStatementName(frame), NOT_UTF8_TEXT);
             verdict = NOT_UTF8;
         }
-        statements.put(parse.statementName(), new Prepared(parse.statementName(), parse.sql(), verdict, gate.generation()));
+        if (versions >= MAX_UNCONFIRMED_VERSIONS && !(verdict instanceof Verdict.Refused)) {
+            verdict = new Verdict.Refused(Verdict.Summary.NONE, "54000",
+                    "too many prepared statements whose state the gateway cannot confirm", null,
+                    "Deallocate statements, and let a batch end without errors.", "too many unconfirmed statements");
+        }
+        long at = ++seq;
+        statements.computeIfAbsent(parse.statementName(), k -> new ArrayList<>(1))
+                .add(new Prepared(parse.statementName(), parse.sql(), verdict, gate.generation(), at));
+        versions++;
+        unconfirmed.add(new Op('P', (byte) 'S', parse.statementName(), at, syncPointsSent));
         if (!(verdict instanceof Verdict.Refused r)) {
             return frame;
         }
@@ -220,36 +263,68 @@ final class StatementTracker {
         return forward;
     }
 
+    private static final Verdict SQL_LEVEL = new Verdict.Allowed(Verdict.Summary.NONE);
+
     void bind(ByteBuf frame) {
         MessageReader.Bind bind = MessageReader.bindNames(frame);
-        Prepared statement = statements.get(bind.statementName());
-        if (statement != null) {
-            portals.put(bind.portalName(), statement);
-        } else {
-            portals.remove(bind.portalName());
+        long at = ++seq;
+        Map<Prepared, Long> portal = portals.computeIfAbsent(bind.portalName(), k -> new LinkedHashMap<>());
+        for (Prepared version : statements.getOrDefault(bind.statementName(), List.of())) {
+            bound(portal, version, at);
         }
+        bound(portal, new Prepared(bind.statementName(), null, SQL_LEVEL, -1, -1), at);
+        unconfirmed.add(new Op('B', (byte) 'P', bind.portalName(), at, syncPointsSent));
+    }
+
+    private void bound(Map<Prepared, Long> portal, Prepared version, long at) {
+        if (portal.remove(version) == null) {
+            versions++;
+        }
+        portal.put(version, at);
     }
 
     /**
      * An Execute runs what was parsed, but PostgreSQL resolves its names again when the
      * search_path changed since (a prepared statement is re-analysed under the current path):
-     * so when what the gate's decisions depend on has changed, the statement is decided again,
-     * and a refusal replaces the Execute with one of a portal that cannot exist.
+     * so when what the gate's decisions depend on has changed, every version the portal may
+     * run is decided again (and a statement PREPAREd at SQL level under the bound name always
+     * is), and a refusal replaces the Execute with one of a portal that cannot exist.
      */
     ByteBuf execute(ByteBuf frame, ByteBufAllocator alloc) {
-        Prepared portal = portals.get(MessageReader.executePortal(frame));
-        if (portal != null && portal.verdict() instanceof Verdict.Allowed && portal.generation() != gate.generation()) {
-            Verdict again = gate.parse(portal.name(), portal.text());
-            if (again instanceof Verdict.Refused r) {
-                TrackedStatement statement = new TrackedStatement(portal.text(), r, false);
-                inFlight.add(statement);
-                start(statement);
-                frame.release();
-                String token = tokenPrefix + (++refusalCount);
-                refusals.add(new Refusal(token, syncPointsSent,
-                        ClientError.statementRefused(r.sqlState(), r.message(), r.detail(), r.hint())));
-                return FrontendMessages.execute(alloc, token);
+        Map<Prepared, Long> bound = portals.getOrDefault(MessageReader.executePortal(frame), Map.of());
+        // Every version the portal may run must pass; a refused one never reached the upstream.
+        Prepared portal = null;
+        Prepared refusedVersion = null;
+        Verdict.Refused again = null;
+        for (Prepared version : bound.keySet()) {
+            if (version.verdict() instanceof Verdict.Refused) {
+                refusedVersion = version;
+                continue;
             }
+            Verdict v = version.sqlLevel() ? gate.executePrepared(version.name())
+                    : version.generation() != gate.generation() ? gate.parse(version.name(), version.text()) : version.verdict();
+            if (v instanceof Verdict.Refused r) {
+                again = r;
+                portal = version;
+                break;
+            }
+            if (!version.sqlLevel()) {
+                portal = version;
+            }
+        }
+        if (portal == null) {
+            portal = refusedVersion;
+        }
+        if (again != null) {
+            String text = portal.sqlLevel() ? "<statement " + portal.name() + " prepared at SQL level>" : portal.text();
+            TrackedStatement statement = new TrackedStatement(text, again, false);
+            inFlight.add(statement);
+            start(statement);
+            frame.release();
+            String token = tokenPrefix + (++refusalCount);
+            refusals.add(new Refusal(token, syncPointsSent,
+                    ClientError.statementRefused(again.sqlState(), again.message(), again.detail(), again.hint())));
+            return FrontendMessages.execute(alloc, token);
         }
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
@@ -263,7 +338,46 @@ final class StatementTracker {
 
     void close(ByteBuf frame) {
         MessageReader.Target target = MessageReader.closeOrDescribeTarget(frame);
-        (target.kind() == 'S' ? statements : portals).remove(target.name());
+        // Forgotten only once the upstream is known to have closed it: see confirm().
+        unconfirmed.add(new Op('C', target.kind(), target.name(), ++seq, syncPointsSent));
+    }
+
+    /**
+     * Every sync point sent has been answered: the Parse, Bind and Close messages sent before
+     * them took effect upstream, in order, if no error came back meanwhile; then older versions
+     * they replaced are forgotten. After an error nothing is forgotten (which of them the
+     * upstream skipped is not known), so the gateway keeps checking every version it may hold.
+     */
+    private void confirm() {
+        boolean clean = !errorSinceConfirmed;
+        errorSinceConfirmed = false;
+        while (!unconfirmed.isEmpty() && unconfirmed.peek().batch() < syncPointsSent) {
+            Op op = unconfirmed.poll();
+            if (!clean) {
+                continue;
+            }
+            if (op.kind() == 'B' || op.target() == 'P') {
+                Map<Prepared, Long> portal = portals.get(op.name());
+                if (portal != null) {
+                    versions -= portal.size();
+                    portal.values().removeIf(bindSeq -> bindSeq < op.seq());
+                    versions += portal.size();
+                    if (portal.isEmpty()) {
+                        portals.remove(op.name());
+                    }
+                }
+            } else if (op.target() == 'S') {
+                List<Prepared> list = statements.get(op.name());
+                if (list != null) {
+                    versions -= list.size();
+                    list.removeIf(v -> v.seq() < op.seq());
+                    versions += list.size();
+                    if (list.isEmpty()) {
+                        statements.remove(op.name());
+                    }
+                }
+            }
+        }
     }
 
     void sync() {
@@ -313,6 +427,7 @@ final class StatementTracker {
     private ByteBuf error(ByteBuf message, ByteBufAllocator alloc) {
         Map<Character, String> fields = MessageReader.errorFields(message);
         String sqlState = fields.get('C');
+        errorSinceConfirmed = true;
         ByteBuf replacement = null;
         Refusal refusal = refusals.peek();
         if (refusal != null && fields.getOrDefault('M', "").contains(refusal.token())) {
@@ -356,6 +471,9 @@ final class StatementTracker {
         // A refusal whose batch has ended was skipped by the upstream after an earlier error.
         while (!refusals.isEmpty() && refusals.peek().batch() < readyReceived) {
             refusals.poll();
+        }
+        if (readyReceived == syncPointsSent) {
+            confirm();
         }
     }
 

@@ -244,7 +244,8 @@ class StatementAnalyzerTest {
                     + "ON CONFLICT (a) DO UPDATE SET b = excluded.b WHERE t.c > (SELECT 1 FROM lim) RETURNING *");
             assertThat(a.command()).isEqualTo(Command.INSERT);
             assertThat(a.commands()).containsExactlyInAnyOrder(Command.INSERT, Command.UPDATE);
-            assertThat(a.relations()).containsExactly(rel("s.t", WRITE), rel("src", READ), rel("lim", READ));
+            // nextval('q') advances the sequence q: a write, named in a string.
+            assertThat(a.relations()).containsExactly(rel("s.t", WRITE), rel("q", WRITE), rel("src", READ), rel("lim", READ));
             assertThat(a.functions()).containsExactly(fn("nextval"));
             assertThat(one("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING").commands()).containsExactly(Command.INSERT);
             assertThat(one("INSERT INTO t DEFAULT VALUES").relations()).containsExactly(rel("t", WRITE));
@@ -552,7 +553,8 @@ class StatementAnalyzerTest {
                     ) INHERITS (parent)""");
             assertThat(a.command()).isEqualTo(Command.DDL);
             assertThat(a.flags()).contains(Flag.DDL, Flag.UTILITY);
-            assertThat(a.relations()).containsExactly(rel("s.t", WRITE), rel("o", READ), rel("tmpl", READ), rel("parent", WRITE));
+            assertThat(a.relations()).containsExactly(rel("s.t", WRITE), rel("q", WRITE), rel("o", READ), rel("tmpl", READ),
+                    rel("parent", WRITE));
             assertThat(a.functions()).containsExactly(fn("nextval"), fn("length"), fn("f"), fn("g"), fn("h"));
         }
 

@@ -148,6 +148,21 @@ class PolicyGateTest {
     }
 
     @Test
+    void updatingPgSettingsWhichCallsSetConfigIsOnTheBuiltInDenyList() throws Exception {
+        // pg_settings' UPDATE rule runs set_config(name, setting): SET ROLE and SET search_path out of sight.
+        PolicyGate writer = gate(READER.replace("[SELECT]", "[SELECT, UPDATE]").replace("\"public.*\"", "\"*\""), List.of("public"));
+        assertThat(refused(writer.query("UPDATE pg_settings SET setting = 'postgres' WHERE name = 'role'")).message())
+                .contains("built-in deny list");
+        assertThat(refused(writer.query("UPDATE pg_catalog.pg_settings SET setting = 'hr' WHERE name = 'search_path'")).message())
+                .contains("built-in deny list");
+        assertThat(writer.query("SELECT setting FROM pg_settings WHERE name = 'role'")).isInstanceOf(Verdict.Allowed.class);
+        PolicyGate named = gate(READER.replace("[SELECT]", "[SELECT, UPDATE]")
+                .replace("[\"public.*\"]", "[\"public.*\", pg_catalog.pg_settings]"), List.of("public"));
+        assertThat(named.query("UPDATE pg_catalog.pg_settings SET setting = '1MB' WHERE name = 'work_mem'"))
+                .isInstanceOf(Verdict.Allowed.class);
+    }
+
+    @Test
     void aSearchPathThatGrowsChangesTheGenerationAndTheDecision() throws Exception {
         PolicyGate g = gate(READER.replace("public.*", "ro.*"), List.of("ro"));
         assertThat(g.parse("s1", "SELECT count(*) FROM items")).isInstanceOf(Verdict.Allowed.class);

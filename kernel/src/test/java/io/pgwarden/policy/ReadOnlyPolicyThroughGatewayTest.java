@@ -51,6 +51,10 @@ class ReadOnlyPolicyThroughGatewayTest {
                 INSERT INTO hr.salaries VALUES (1, 100);
                 CREATE TABLE hr.items (id int);
                 INSERT INTO hr.items VALUES (1);
+                CREATE TABLE hr.notes AS SELECT 'topsecret'::text AS note FROM generate_series(1, 100);
+                ANALYZE hr.notes;
+                CREATE SEQUENCE ro.seq;
+                CREATE SEQUENCE hr.seq;
                 """);
         String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
@@ -288,6 +292,198 @@ class ReadOnlyPolicyThroughGatewayTest {
                 assertThat(e.error().fields().get('M')).contains("items is not allowed");
             });
             client.readUntil('Z');
+        }
+    }
+
+    /** A raw session whose search_path is ro (unqualified names resolve there, and are allowed). */
+    private static RawPgClient rawSessionOnRo() throws Exception {
+        RawPgClient client = RawPgClient.connect(gateway.port(), java.time.Duration.ofSeconds(10));
+        java.util.Map<String, String> p = new java.util.LinkedHashMap<>();
+        p.put("user", TestGateway.AGENT);
+        p.put("database", TestPostgres.DATABASE);
+        p.put("options", "-c search_path=ro");
+        client.startup(p);
+        client.readUntil('R');
+        client.password(TestGateway.AGENT_KEY);
+        client.readUntil('Z');
+        return client;
+    }
+
+    private static void parse(RawPgClient client, String name, String sql) throws Exception {
+        java.io.ByteArrayOutputStream parse = new java.io.ByteArrayOutputStream();
+        parse.writeBytes(cstrings(name, sql));
+        parse.writeBytes(new byte[] {0, 0});
+        client.send('P', parse.toByteArray());
+    }
+
+    /** Bind of {@code statement} to the unnamed portal, Execute, Sync: the answer must be the policy's refusal. */
+    private static void assertBindExecuteRefused(RawPgClient client, String statement) throws Exception {
+        java.io.ByteArrayOutputStream bind = new java.io.ByteArrayOutputStream();
+        bind.writeBytes(cstrings("", statement));
+        bind.writeBytes(new byte[] {0, 0, 0, 0, 0, 0});
+        client.send('B', bind.toByteArray());
+        client.send('E', cstringsAndInt(""));
+        client.send('S', new byte[0]);
+        assertThatThrownBy(() -> client.readUntil('C')).isInstanceOfSatisfying(RawPgClient.ServerError.class,
+                e -> assertThat(e.error().sqlState()).isEqualTo("42501"));
+        client.readUntil('Z');
+    }
+
+    private static byte[] cstringsAndInt(String name) {
+        java.io.ByteArrayOutputStream execute = new java.io.ByteArrayOutputStream();
+        execute.writeBytes(cstrings(name));
+        execute.writeBytes(new byte[] {0, 0, 0, 0});
+        return execute.toByteArray();
+    }
+
+    @Test
+    void aStatementPreparedAtSqlLevelAndBoundThroughTheProtocolIsDecidedAgainAfterTheSearchPathGrew() throws Exception {
+        // SQL PREPARE and the protocol's Parse share one namespace: Bind can name a PREPAREd statement.
+        try (RawPgClient client = rawSessionOnRo()) {
+            client.query("PREPARE s1 AS SELECT count(*) FROM items");
+            client.readUntil('Z');
+            client.query("SET search_path = hr");
+            client.readUntil('Z');
+            assertBindExecuteRefused(client, "s1");
+        }
+    }
+
+    @Test
+    void aSecondParseUnderAnExistingNameDoesNotHideTheFirstWhichTheDatabaseKeeps() throws Exception {
+        try (RawPgClient client = rawSessionOnRo()) {
+            parse(client, "s1", "SELECT count(*) FROM items");
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            client.query("SET search_path = hr");
+            client.readUntil('Z');
+            // PostgreSQL refuses it (42P05, s1 exists) and keeps running the first s1 under the new path.
+            parse(client, "s1", "SELECT 1");
+            client.send('S', new byte[0]);
+            assertThatThrownBy(() -> client.readUntil('Z')).isInstanceOfSatisfying(RawPgClient.ServerError.class,
+                    e -> assertThat(e.error().sqlState()).isEqualTo("42P05"));
+            client.readUntil('Z');
+            assertBindExecuteRefused(client, "s1");
+        }
+    }
+
+    @Test
+    void aRefusedParseUnderAnExistingNameDoesNotHideTheFirstWhichTheDatabaseKeeps() throws Exception {
+        try (RawPgClient client = rawSessionOnRo()) {
+            parse(client, "s1", "SELECT count(*) FROM items");
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            client.query("SET search_path = hr");
+            client.readUntil('Z');
+            parse(client, "s1", "SELECT * FROM hr.salaries");
+            client.send('S', new byte[0]);
+            assertThatThrownBy(() -> client.readUntil('Z')).isInstanceOf(RawPgClient.ServerError.class);
+            client.readUntil('Z');
+            assertBindExecuteRefused(client, "s1");
+        }
+    }
+
+    @Test
+    void aParseTheDatabaseSkippedAfterAnErrorInItsBatchDoesNotReplaceTheUnnamedStatement() throws Exception {
+        try (RawPgClient client = rawSessionOnRo()) {
+            parse(client, "", "SELECT count(*) FROM items");
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            // Through the protocol: a simple Query would drop the unnamed statement upstream.
+            parse(client, "set", "SET search_path = hr");
+            java.io.ByteArrayOutputStream bind = new java.io.ByteArrayOutputStream();
+            bind.writeBytes(cstrings("p", "set"));
+            bind.writeBytes(new byte[] {0, 0, 0, 0, 0, 0});
+            client.send('B', bind.toByteArray());
+            client.send('E', cstringsAndInt("p"));
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            // The refusal fails the batch; PostgreSQL skips the second Parse up to the Sync.
+            parse(client, "x", "SELECT * FROM hr.salaries");
+            parse(client, "", "SELECT 1");
+            client.send('S', new byte[0]);
+            assertThatThrownBy(() -> client.readUntil('Z')).isInstanceOf(RawPgClient.ServerError.class);
+            client.readUntil('Z');
+            assertBindExecuteRefused(client, "");
+        }
+    }
+
+    @Test
+    void aCloseThenParseInAFailedBatchDoesNotReplaceTheStatementTheDatabaseKeeps() throws Exception {
+        try (RawPgClient client = rawSessionOnRo()) {
+            parse(client, "s1", "SELECT count(*) FROM items");
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            client.query("SET search_path = hr");
+            client.readUntil('Z');
+            parse(client, "x", "SELECT * FROM hr.salaries"); // refused: the rest of the batch is skipped
+            client.send('C', new byte[] {'S', 's', '1', 0});
+            parse(client, "s1", "SELECT 1");
+            client.send('S', new byte[0]);
+            assertThatThrownBy(() -> client.readUntil('Z')).isInstanceOf(RawPgClient.ServerError.class);
+            client.readUntil('Z');
+            assertBindExecuteRefused(client, "s1");
+        }
+    }
+
+    @Test
+    void aStatementClosedAndParsedAgainInABatchWithoutErrorsReplacesTheFirst() throws Exception {
+        try (RawPgClient client = rawSessionOnRo()) {
+            parse(client, "s1", "SELECT count(*) FROM items");
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            client.query("SET search_path = hr");
+            client.readUntil('Z');
+            client.send('C', new byte[] {'S', 's', '1', 0});
+            parse(client, "s1", "SELECT count(*) FROM ro.items");
+            client.send('S', new byte[0]);
+            client.readUntil('Z');
+            bindExecuteSync(client);
+            assertThat(client.readUntil('C').body()).startsWith("SELECT 1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            client.readUntil('Z');
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "SELECT most_common_vals::text FROM pg_catalog.pg_stats WHERE schemaname = 'hr'",
+            "SELECT * FROM pg_catalog.pg_stats_ext",
+            "SELECT * FROM pg_catalog.pg_stats_ext_exprs"
+    })
+    void columnStatisticsOfTablesThePolicyDoesNotAllowAreNotReadableThroughThePgStatsViews(String sql) throws Exception {
+        // pg_stats shows the most common values of hr.notes ({topsecret}) to a role that may read hr.notes.
+        try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
+            assertRefused(s, sql);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "SELECT nextval('ro.seq')",
+            "SELECT pg_catalog.nextval('\"ro\" . SEQ'::regclass)",
+            "SELECT setval('hr.seq', 42)",
+            "SELECT * FROM ro.items WHERE id < setval('ro.seq', 42)",
+            "SELECT nextval(('ro.seq'::regclass)::oid)",
+            "SELECT pg_sequence_last_value('hr.seq')",
+            "SELECT currval('hr.seq')"
+    })
+    void sequencesNamedInAStringAreNeitherAdvancedNorSetNorReadOutsideThePolicy(String sql) throws Exception {
+        String sequences = "SELECT (SELECT last_value || ':' || is_called FROM ro.seq) || ',' || "
+                + "(SELECT last_value || ':' || is_called FROM hr.seq)";
+        String before = pg.sql(TestPostgres.DATABASE, sequences);
+        try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
+            assertRefused(s, sql);
+            try (ResultSet rs = s.executeQuery("SELECT currval('ro.seq') IS NULL FROM ro.items WHERE false")) {
+                assertThat(rs.next()).as("reading a sequence the policy allows is fine").isFalse();
+            }
+        }
+        assertThat(pg.sql(TestPostgres.DATABASE, sequences)).isEqualTo(before);
+    }
+
+    @Test
+    void pgNotifyIsTheNotifyCommandAndARefusedNotifyCannotBeSentThroughIt() throws Exception {
+        try (Connection c = gateway.connect(java.util.Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
+            assertRefused(s, "SELECT pg_notify('ch', 'x')");
+            assertRefused(s, "SELECT * FROM ro.items WHERE pg_catalog.pg_notify('ch', name) IS NULL");
         }
     }
 
