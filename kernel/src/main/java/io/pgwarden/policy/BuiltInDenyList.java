@@ -48,7 +48,11 @@ final class BuiltInDenyList {
             // replication: streams every change of every table
             "pg_create_*_replication_slot", "pg_drop_replication_slot", "pg_copy_*_replication_slot",
             "pg_logical_slot_*", "pg_replication_slot_advance", "pg_logical_emit_message",
-            "pg_replication_origin_*")
+            "pg_replication_origin_*",
+            // other sessions' statements: every agent's session runs as the same upstream role
+            "pg_stat_get_activity", "pg_stat_get_backend_activity",
+            // statistics and catalog upkeep that changes what everyone sees
+            "pg_stat_reset*", "pg_import_system_collations", "pg_log_backend_memory_contexts")
             .stream().map(NamePattern::of).toList();
 
     /** Catalog relations that hold secrets or other sessions' data. */
@@ -59,7 +63,9 @@ final class BuiltInDenyList {
             // the upstream role may read, whatever the policy allows
             "pg_catalog.pg_stats", "pg_catalog.pg_stats_ext", "pg_catalog.pg_stats_ext_exprs",
             "pg_catalog.pg_hba_file_rules", "pg_catalog.pg_ident_file_mappings", "pg_catalog.pg_file_settings",
-            "pg_catalog.pg_subscription", "pg_catalog.pg_replication_origin_status")
+            "pg_catalog.pg_subscription", "pg_catalog.pg_replication_origin_status",
+            // the text of other sessions' statements (literals included): all agents share the upstream role
+            "pg_catalog.pg_stat_activity")
             .stream().map(NamePattern::of).toList();
 
     /** Catalog relations refused as the target of a write: their rules change the session out of the analysis' sight. */

@@ -155,6 +155,19 @@ public final class PolicyGate implements StatementGate {
                         "Policy \"" + policy.name + "\" allows the commands " + policy.allowedCommandsText() + ".");
             }
         }
+        if (a.has(StatementAnalysis.Flag.LOCKING) && a.commands().contains(Command.SELECT) && !policy.allCommands
+                && !policy.allowedCommands.contains(Command.UPDATE)) {
+            // PostgreSQL asks for UPDATE privilege too: row locks block other sessions' writes.
+            return denied("SELECT ... FOR UPDATE/SHARE" + target + " is not allowed", null,
+                    "Row locks need UPDATE in allow.commands of policy \"" + policy.name + "\".");
+        }
+        if (a.detail() instanceof StatementDetail.Setting s && s.name().equals("client_encoding")
+                && s.change() == StatementDetail.SettingChange.SET
+                && s.values().stream().anyMatch(v -> !v.equalsIgnoreCase("utf8") && !v.equalsIgnoreCase("utf-8")
+                        && !v.equalsIgnoreCase("unicode") && !v.equalsIgnoreCase("sql_ascii"))) {
+            return new Refusal("0A000", "pgwarden does not support a client_encoding other than UTF8", null,
+                    "The gateway reads every statement as UTF-8 to check it.");
+        }
         if (a.has(StatementAnalysis.Flag.ALL_RELATIONS) && !policy.allRelations) {
             return denied(a.command() + " applies to relations it does not name, which allow.relations cannot check", null,
                     "Name the tables in the statement.");

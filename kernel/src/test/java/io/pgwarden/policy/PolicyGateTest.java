@@ -174,4 +174,24 @@ class PolicyGateTest {
         assertThat(g.query("SET search_path = ro")).isInstanceOf(Verdict.Allowed.class);
         assertThat(g.generation()).as("nothing new on the path").isEqualTo(after);
     }
+
+    @Test
+    void rowLocksNeedUpdateAndOtherSessionsStatementsAreNotReadable() throws Exception {
+        PolicyGate g = gate(READER, List.of("public"));
+        assertThat(refused(g.query("SELECT * FROM public.t FOR UPDATE")).hint()).contains("Row locks need UPDATE");
+        assertThat(refused(g.query("DECLARE c CURSOR FOR SELECT * FROM public.t FOR SHARE")).hint()).contains("Row locks");
+        assertThat(gate(READER.replace("[SELECT]", "[SELECT, UPDATE]"), List.of("public"))
+                .query("SELECT * FROM public.t FOR UPDATE")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(refused(g.query("SELECT query FROM pg_stat_activity")).message()).contains("built-in deny list");
+        assertThat(refused(g.query("SELECT pg_stat_get_backend_activity(1)")).message()).contains("built-in deny list");
+        assertThat(refused(g.query("SELECT pg_stat_reset()")).message()).contains("built-in deny list");
+    }
+
+    @Test
+    void aClientEncodingOtherThanUtf8IsRefusedBeforeItReachesTheServer() throws Exception {
+        PolicyGate g = gate(READER, List.of("public"));
+        assertThat(refused(g.query("SET client_encoding = 'SJIS'")).sqlState()).isEqualTo("0A000");
+        assertThat(refused(g.query("SET NAMES 'BIG5'")).sqlState()).isEqualTo("0A000");
+        assertThat(g.query("SET client_encoding = 'UTF8'")).isInstanceOf(Verdict.Allowed.class);
+    }
 }

@@ -75,7 +75,7 @@ class ClientEncodingTest {
     }
 
     @Test
-    void changingClientEncodingInASessionEndsIt() throws Exception {
+    void changingClientEncodingInASessionIsRefused() throws Exception {
         try (Connection c = gateway.connect(Map.of("preferQueryMode", "simple")); Statement s = c.createStatement()) {
             s.execute("SET client_encoding = 'UTF8'"); // no change of substance: fine
             PSQLException ended = (PSQLException) org.assertj.core.api.Assertions.catchThrowable(
@@ -84,9 +84,10 @@ class ClientEncodingTest {
             assertThat(ended.getSQLState()).isEqualTo("42501");
             PSQLException viaSet = (PSQLException) org.assertj.core.api.Assertions.catchThrowable(
                     () -> s.execute("SET client_encoding = 'BIG5'"));
-            assertThat((Throwable) viaSet).isNotNull();
-            assertThat(viaSet.getSQLState()).isIn("0A000", "08006");
-            assertThat(c.isValid(2)).isFalse();
+            // Refused before it reaches the server; the ParameterStatus watch behind it ends a
+            // session whose encoding changes any other way (see the start-up case above).
+            assertThat(viaSet.getSQLState()).isEqualTo("0A000");
+            assertThat(c.isValid(2)).isTrue();
         }
     }
 }
