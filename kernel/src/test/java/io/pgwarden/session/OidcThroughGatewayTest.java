@@ -89,7 +89,8 @@ class OidcThroughGatewayTest {
     }
 
     private static List<String> logLines() {
-        synchronized (log.list) {
+        // AppenderBase.doAppend adds under the appender's own lock, not the list's.
+        synchronized (log) {
             return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
         }
     }
