@@ -9,6 +9,7 @@ import io.pgwarden.analysis.RelationRef;
 import io.pgwarden.analysis.SqlSyntaxException;
 import io.pgwarden.analysis.StatementAnalysis;
 import io.pgwarden.analysis.StatementDetail;
+import io.pgwarden.wire.ClientEncodings;
 import io.pgwarden.analysis.StatementAnalyzer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -163,8 +164,7 @@ public final class PolicyGate implements StatementGate {
         }
         if (a.detail() instanceof StatementDetail.Setting s && s.name().equals("client_encoding")
                 && s.change() == StatementDetail.SettingChange.SET
-                && s.values().stream().anyMatch(v -> !v.equalsIgnoreCase("utf8") && !v.equalsIgnoreCase("utf-8")
-                        && !v.equalsIgnoreCase("unicode") && !v.equalsIgnoreCase("sql_ascii"))) {
+                && s.values().stream().anyMatch(v -> !ClientEncodings.readsAsUtf8(v))) {
             return new Refusal("0A000", "pgwarden does not support a client_encoding other than UTF8", null,
                     "The gateway reads every statement as UTF-8 to check it.");
         }

@@ -2,6 +2,7 @@ package io.pgwarden.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.pgwarden.policy.Verdict;
 import io.pgwarden.wire.BackendMessages;
 
 /**
@@ -97,8 +98,8 @@ public record ClientError(String severity, String sqlState, String message, Stri
      * A statement the gateway will not forward. The texts come from the policy layer, which
      * writes them for the client (policy, command and relation names; never internals).
      */
-    public static ClientError statementRefused(String sqlState, String message, String detail, String hint) {
-        return new ClientError(ERROR, sqlState, message, detail, hint);
+    public static ClientError statementRefused(Verdict.Refused refused) {
+        return new ClientError(ERROR, refused.sqlState(), refused.message(), refused.detail(), refused.hint());
     }
 
     /** Fail closed: a statement that cannot be recorded does not run. */

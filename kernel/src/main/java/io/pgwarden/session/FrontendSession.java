@@ -15,6 +15,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgwarden.audit.SessionContext;
 import io.pgwarden.config.GatewayConfig.ClientTlsMode;
+import io.pgwarden.config.GatewayConfig.Policy;
 import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.plugin.api.Credentials;
 import io.pgwarden.plugin.api.Identity;
@@ -22,6 +23,7 @@ import io.pgwarden.policy.PolicySelector;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.upstream.UpstreamConnection;
 import io.pgwarden.wire.BackendMessages;
+import io.pgwarden.wire.ClientEncodings;
 import io.pgwarden.wire.FrontendMessages;
 import io.pgwarden.wire.MessageFrameDecoder;
 import io.pgwarden.wire.MessageReader;
@@ -65,7 +67,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private State state = State.STARTUP;
     private ChannelHandlerContext ctx;
     private String clientAddress = "?";
-    private io.pgwarden.config.GatewayConfig.Policy policy;
+    private Policy policy;
     private StatementTracker statements;
     private StatementAudit audit;
     /** Why the session ended, for the audit trail. */
@@ -474,7 +476,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 .map(MessageReader::parameterStatus)
                 .filter(p -> p.getKey().equals("client_encoding"))
                 .map(Map.Entry::getValue).reduce((a, b) -> b).orElse("UTF8");
-        if (state != State.CONNECTING || !utf8Compatible(encoding)) {
+        if (state != State.CONNECTING || !ClientEncodings.readsAsUtf8(encoding)) {
             connection.startupMessages().forEach(ReferenceCountUtil::safeRelease);
             connection.channel().close();
             if (state == State.CONNECTING) {
@@ -658,7 +660,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (type == BackendMessages.PARAMETER_STATUS) {
             // However it was changed (SET, set_config, a function's SET clause), the server says so.
             Map.Entry<String, String> status = MessageReader.parameterStatus(message);
-            if (status.getKey().equals("client_encoding") && !utf8Compatible(status.getValue())) {
+            if (status.getKey().equals("client_encoding") && !ClientEncodings.readsAsUtf8(status.getValue())) {
                 LOG.info("session {}: ended: client_encoding changed to {}", id, status.getValue());
                 fatal(ClientError.unsupportedClientEncoding(status.getValue()));
             }
@@ -670,16 +672,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             upstreamSentFatal = true;
         }
         return statements.upstreamMessage(type, message, ctx.alloc());
-    }
-
-    /**
-     * The client encodings whose statement bytes are UTF-8: the gateway analyses UTF-8 text,
-     * and in other encodings (SJIS, BIG5, GBK: a byte of a multi-byte character can be a quote
-     * or a backslash) it would not see what the server runs.
-     */
-    static boolean utf8Compatible(String clientEncoding) {
-        String e = clientEncoding.toUpperCase(java.util.Locale.ROOT).replace("-", "").replace("_", "");
-        return e.equals("UTF8") || e.equals("UNICODE") || e.equals("SQLASCII");
     }
 
     /** Whether the session still relays: the relay drops what arrives after the session ended. */

@@ -236,14 +236,11 @@ final class StatementTracker {
         lastStarted.recorded = false;
         byte type = MessageReader.type(decided);
         decided.release();
-        String token = tokenPrefix + (++refusalCount);
         if (type == FrontendMessages.EXECUTE) {
             // The Execute of a portal that cannot exist fails where this one would have run.
-            refusals.add(new Refusal(token, syncPointsSent, error));
-            return FrontendMessages.execute(alloc, token);
+            return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, error));
         }
-        refusals.add(new Refusal(token, syncPointsSent - 1, error));
-        return FrontendMessages.query(alloc, token);
+        return FrontendMessages.query(alloc, expectRefusal(syncPointsSent - 1, error));
     }
 
     /**
@@ -321,10 +318,7 @@ final class StatementTracker {
             inFlight.add(statement);
             start(statement);
             frame.release();
-            String token = tokenPrefix + (++refusalCount);
-            refusals.add(new Refusal(token, syncPointsSent,
-                    ClientError.statementRefused(again.sqlState(), again.message(), again.detail(), again.hint())));
-            return FrontendMessages.execute(alloc, token);
+            return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(again)));
         }
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
@@ -388,10 +382,18 @@ final class StatementTracker {
     private ByteBuf substitute(ByteBuf frame, ByteBufAllocator alloc, String statementName,
                                Verdict.Refused refused, boolean asParse) {
         frame.release();
-        String token = tokenPrefix + (++refusalCount);
-        refusals.add(new Refusal(token, syncPointsSent,
-                ClientError.statementRefused(refused.sqlState(), refused.message(), refused.detail(), refused.hint())));
+        String token = expectRefusal(syncPointsSent, ClientError.statementRefused(refused));
         return asParse ? FrontendMessages.parse(alloc, statementName, token) : FrontendMessages.query(alloc, token);
+    }
+
+    /**
+     * A fresh marker token whose syntax error (or missing-portal error) the relay will swap for
+     * {@code error}, unless the batch {@code batch} ends first (the upstream skipped it).
+     */
+    private String expectRefusal(long batch, ClientError error) {
+        String token = tokenPrefix + (++refusalCount);
+        refusals.add(new Refusal(token, batch, error));
+        return token;
     }
 
     // ---- upstream → client ----------------------------------------------------------------
