@@ -3,7 +3,6 @@ package io.pgwarden.audit;
 import io.pgwarden.plugin.api.AuditEvent.Outcome;
 import io.pgwarden.store.Store;
 import io.pgwarden.store.StoreException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -596,6 +595,7 @@ public final class AuditLog implements AutoCloseable {
         byte[] hash = lastHash;
         List<Journaled> written = new ArrayList<>(tx.records.size());
         List<byte[]> encoded = new ArrayList<>(tx.records.size());
+        List<byte[]> hashes = new ArrayList<>(tx.records.size());
         int bytes = 0;
         for (ChainRecord pending : tx.records) {
             seq++;
@@ -604,16 +604,12 @@ public final class AuditLog implements AutoCloseable {
             hash = ChainRecord.hash(hash, canonical);
             written.add(new Journaled(record, hash));
             encoded.add(canonical);
-            bytes += 8 + canonical.length + hash.length;
+            hashes.add(hash);
+            bytes += AuditJournal.entryBytes(canonical, hash);
         }
-        ByteBuffer entries = ByteBuffer.allocate(bytes);
-        for (int i = 0; i < written.size(); i++) {
-            entries.put(AuditJournal.encode(encoded.get(i), written.get(i).hash()));
-        }
-        entries.flip();
         journalLock.lock();
         try {
-            journal.append(entries);
+            journal.append(encoded, hashes);
             unflushed.addAll(written);
             unflushedBytes += bytes;
             journaledThrough = seq;

@@ -47,6 +47,9 @@ class AuditJournalTest {
                 outcome == null ? null : 1L, null, null);
     }
 
+    /** Where the entries {@link #writeJournal} wrote end (the segment is preallocated beyond). */
+    private long writtenEnd;
+
     /** Writes records 1-4 (start, intent, outcome, intent) as the writer would, and returns the segment file. */
     private Path writeJournal() throws Exception {
         List<ChainRecord> records = List.of(
@@ -59,8 +62,9 @@ class AuditJournalTest {
             for (ChainRecord r : records) {
                 byte[] canonical = r.canonical();
                 hash = ChainRecord.hash(hash, canonical);
-                journal.append(AuditJournal.encode(canonical, hash));
+                journal.append(List.of(canonical), List.of(hash));
             }
+            writtenEnd = journal.current().channel().position();
             return journal.current().path();
         }
     }
@@ -68,7 +72,7 @@ class AuditJournalTest {
     @Test
     void aTornLastEntryIsIgnoredAndTheRestIsReplayed() throws Exception {
         Path segment = writeJournal();
-        long size = Files.size(segment);
+        long size = writtenEnd;
         int last = 8 + record(4, ChainRecord.Kind.INTENT, null, "SELECT 'torn'", null).canonical().length + 32;
         // A crash in the middle of the last write: only part of its entry reached the disk.
         try (var ch = java.nio.channels.FileChannel.open(segment, StandardOpenOption.WRITE)) {
@@ -92,7 +96,7 @@ class AuditJournalTest {
     void aDamagedLastEntryIsIgnored() throws Exception {
         Path segment = writeJournal();
         byte[] bytes = Files.readAllBytes(segment);
-        bytes[bytes.length - 40] ^= 0x55; // inside the last entry's record: its checksum no longer matches
+        bytes[(int) writtenEnd - 40] ^= 0x55; // inside the last entry's record: its checksum no longer matches
         Files.write(segment, bytes);
         assertThat(AuditJournal.read(journalBase()).entries()).extracting(e -> e.record().seq()).containsExactly(1L, 2L, 3L);
         // Zeros after the end (a file extended but not written, as a crash can leave) are no entry either.
@@ -109,13 +113,12 @@ class AuditJournalTest {
         int at = text.indexOf("SELECT 'done'");
         bytes[at + 8] = 'D';
         ByteBuffer buf = ByteBuffer.wrap(bytes);
-        int pos = AuditJournal.MAGIC_TEXT.length();
-        while (pos < bytes.length) {
+        long salt = buf.getLong(AuditJournal.MAGIC_TEXT.length());
+        int pos = AuditJournal.HEADER_BYTES;
+        while (pos < writtenEnd) {
             int length = buf.getInt(pos);
             if (at > pos && at < pos + 8 + length) {
-                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-                crc.update(bytes, pos + 8, length);
-                buf.putInt(pos + 4, (int) crc.getValue());
+                buf.putInt(pos + 4, AuditJournal.checksum(salt, bytes, pos + 8, length));
             }
             pos += 8 + length;
         }
@@ -175,11 +178,43 @@ class AuditJournalTest {
             assertThat(AuditJournal.read(journalBase()).entries()).as("journaled").isNotEmpty();
             assertThat(log.list(null, null, 100)).hasSize(51); // the start and 50 statements; waits for the flusher
             AuditJournal.Contents left = AuditJournal.read(journalBase());
-            assertThat(left.entries()).as("the store holds them all: the journal was cut").isEmpty();
-            assertThat(left.segments()).as("only the segment being written").hasSize(1);
             assertThat(log.storedThrough()).isEqualTo(101); // the start, and an intent and an outcome for each statement
+            // What the journal still holds is in the store: segments kept as spares for reuse.
+            assertThat(left.entries()).extracting(e -> e.record().seq()).allMatch(seq -> seq <= 101);
+            assertThat(left.segments()).as("the segment being written and at most two spares").hasSizeLessThanOrEqualTo(3);
         }
         assertThat(AuditJournal.segments(journalBase())).isEmpty();
+    }
+
+    @Test
+    void aReusedSegmentDoesNotReplayTheEntriesOfItsEarlierUse() throws Exception {
+        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+            await(log.sessionStarted(session("s1", "a")));
+            Path first = AuditJournal.segments(journalBase()).firstEntry().getValue();
+            Object firstFile = Files.getAttribute(first, "unix:ino");
+            // Two flushed rounds: the first segment becomes a spare and is renamed to start a later one.
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 30; i++) {
+                    long seq = await(log.recordIntent("s1", StatementIntent.allowed("SELECT " + round + ", " + i)));
+                    await(log.recordOutcome(seq, StatementOutcome.ok(1L, Duration.ofMillis(1))));
+                }
+                log.list(null, null, 1); // waits for the flusher
+            }
+            List<Object> files = new ArrayList<>();
+            for (Path p : AuditJournal.segments(journalBase()).values()) {
+                files.add(Files.getAttribute(p, "unix:ino"));
+            }
+            assertThat(files).as("the first file was reused under a later name").contains(firstFile);
+            assertThat(AuditJournal.segments(journalBase()).firstKey()).isGreaterThan(1L);
+
+            long last = await(log.recordIntent("s1", StatementIntent.allowed("SELECT 'after reuse'")));
+            AuditJournal.Contents contents = AuditJournal.read(journalBase());
+            assertThat(contents.entries().getLast().record().seq())
+                    .as("older entries left in a reused file are not taken for newer ones").isEqualTo(last);
+            assertThat(contents.entries()).extracting(e -> e.record().seq()).isSorted().doesNotHaveDuplicates();
+            assertThat(log.verify().ok()).isTrue();
+        }
+        assertThat(AuditJournal.segments(journalBase())).as("a clean stop leaves no journal, spares included").isEmpty();
     }
 
     @Test
