@@ -1,5 +1,7 @@
 package io.pgwarden.plugin.api;
 
+import org.pf4j.ExtensionPoint;
+
 /**
  * The extension point a plugin implements to provide a masker type. The gateway finds
  * factories through PF4J (and has its own for the built-in types {@code redact},

@@ -1,6 +1,7 @@
 package io.pgwarden.plugin.api;
 
 import java.util.List;
+import org.pf4j.ExtensionPoint;
 
 /**
  * The extension point for content detection: finds personal data (an e-mail address, a
