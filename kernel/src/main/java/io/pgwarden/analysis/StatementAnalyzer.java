@@ -141,7 +141,7 @@ public final class StatementAnalyzer {
             }
             StatementAnalysis analysis = StatementWalker.analyse(raw.get("stmt"));
             String text = new String(utf8, (int) offset, (int) length, StandardCharsets.UTF_8);
-            statements.add(new AnalyzedStatement(text, (int) offset, (int) length, analysis));
+            statements.add(new AnalyzedStatement(text, (int) offset, (int) length, analysis, OutputLineage.of(raw.get("stmt"))));
         }
         return List.copyOf(statements);
     }

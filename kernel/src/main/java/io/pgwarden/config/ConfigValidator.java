@@ -183,6 +183,9 @@ final class ConfigValidator {
             patterns(at + ".allow.functions", p.allow().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
             patterns(at + ".deny.relations", p.deny().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
             patterns(at + ".deny.functions", p.deny().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
+            if (!Set.of("allow", "deny").contains(p.maskPredicates())) {
+                problem(at + ".mask_predicates", "must be allow or deny, not \"" + p.maskPredicates() + "\"");
+            }
             for (int m = 0; m < p.mask().size(); m++) {
                 mask(at + ".mask[" + m + "]", p.mask().get(m));
             }

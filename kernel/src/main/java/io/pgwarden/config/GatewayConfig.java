@@ -163,8 +163,10 @@ public record GatewayConfig(
             Allow allow,
             Deny deny,
             List<MaskRule> mask,
+            String maskPredicates,
             List<ApproveRule> approve) {
         public Policy {
+            maskPredicates = maskPredicates != null ? maskPredicates : "allow";
             match = match != null ? match : new Match(null, null);
             allow = allow != null ? allow : new Allow(null, null, null);
             deny = deny != null ? deny : new Deny(null, null, null);

@@ -31,9 +31,6 @@ public final class UnenforcedSettings {
         for (int i = 0; i < config.policies().size(); i++) {
             Policy p = config.policies().get(i);
             String at = "policies[" + i + "]";
-            if (!p.mask().isEmpty()) {
-                found.add(at + ".mask: masking is not available in this version");
-            }
             if (!p.approve().isEmpty()) {
                 found.add(at + ".approve: approvals are not available in this version");
             }

@@ -34,7 +34,14 @@ final class CompiledPolicy {
     final List<NamePattern> allowedFunctions;
     final List<NamePattern> deniedFunctions;
 
+    final io.pgwarden.masking.MaskRules mask;
+
     CompiledPolicy(Policy policy) {
+        this(policy, io.pgwarden.masking.MaskRules.Resolver.NONE);
+    }
+
+    CompiledPolicy(Policy policy, io.pgwarden.masking.MaskRules.Resolver maskers) {
+        this.mask = io.pgwarden.masking.MaskRules.compile(policy, maskers);
         this.name = policy.name();
         this.allCommands = policy.allow().commands().contains("ALL");
         this.allowedCommands = commands(policy.allow().commands());

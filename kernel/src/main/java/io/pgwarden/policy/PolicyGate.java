@@ -40,10 +40,23 @@ public final class PolicyGate implements StatementGate {
     private final Map<String, List<StatementAnalysis>> prepared = new HashMap<>();
     private int preparedVersions;
 
+    private final io.pgwarden.masking.MaskingPlanner masking;
+
     PolicyGate(CompiledPolicy policy, StatementAnalyzer analyzer, SearchPathTracker searchPath) {
         this.policy = policy;
         this.analyzer = analyzer;
         this.searchPath = searchPath;
+        this.masking = new io.pgwarden.masking.MaskingPlanner(policy.mask, this::schemaCandidates);
+    }
+
+    @Override
+    public boolean masks() {
+        return masking.active();
+    }
+
+    @Override
+    public void maskingCatalog(io.pgwarden.masking.MaskingCatalog catalog) {
+        masking.catalog(catalog);
     }
 
     @Override
@@ -129,7 +142,12 @@ public final class PolicyGate implements StatementGate {
             // A later statement of the same string runs under the settings of the earlier ones.
             remember(s.analysis());
         }
-        return new Verdict.Allowed(summary);
+        io.pgwarden.masking.MaskingPlanner.Decision masked = masking.decide(statements);
+        if (masked.refusal() != null) {
+            return new Verdict.Refused(summary, "42501", "permission denied by pgwarden policy \"" + policy.name + "\": "
+                    + masked.refusal().message(), null, masked.refusal().hint(), "masking: " + masked.refusal().message());
+        }
+        return new Verdict.Allowed(summary, masked.plan());
     }
 
     private record Refusal(String sqlState, String message, String detail, String hint) {
@@ -201,20 +219,26 @@ public final class PolicyGate implements StatementGate {
         };
     }
 
-    private Refusal checkRelation(Command command, RelationRef r) {
+    /** The schemas a relation name may resolve to in this session; a null element stands for any schema. */
+    private List<String> schemaCandidates(RelationRef r) {
         List<String> candidates = new ArrayList<>();
-        String unknownNote = null;
         if (r.schema() != null) {
             candidates.add(r.schema());
         } else if (searchPath.unknown()) {
             candidates.add(null);
-            unknownNote = "The session changed its search_path in a way the gateway cannot follow, so the unqualified name \""
-                    + r.name() + "\" may resolve to any schema.";
         } else {
             candidates.add("pg_temp");
             candidates.add("pg_catalog");
             candidates.addAll(searchPath.schemas());
         }
+        return candidates;
+    }
+
+    private Refusal checkRelation(Command command, RelationRef r) {
+        List<String> candidates = schemaCandidates(r);
+        String unknownNote = r.schema() == null && searchPath.unknown()
+                ? "The session changed its search_path in a way the gateway cannot follow, so the unqualified name \""
+                + r.name() + "\" may resolve to any schema." : null;
         String shown = r.qualifiedName();
         String resolves = r.schema() == null && candidates.size() > 1
                 ? "The unqualified name \"" + r.name() + "\" may resolve to a relation in any of the schemas "

@@ -15,7 +15,12 @@ public final class PolicyGateFactory implements StatementGateFactory {
     private final StatementAnalyzer analyzer;
 
     public PolicyGateFactory(List<Policy> policies, StatementAnalyzer analyzer) {
-        this.policies = policies.stream().map(CompiledPolicy::new)
+        this(policies, analyzer, io.pgwarden.masking.MaskRules.Resolver.NONE);
+    }
+
+    /** @throws IllegalArgumentException for a mask rule whose masker or detector nobody provides */
+    public PolicyGateFactory(List<Policy> policies, StatementAnalyzer analyzer, io.pgwarden.masking.MaskRules.Resolver maskers) {
+        this.policies = policies.stream().map(p -> new CompiledPolicy(p, maskers))
                 .collect(Collectors.toUnmodifiableMap(p -> p.name, Function.identity()));
         this.analyzer = analyzer;
     }
@@ -24,5 +29,16 @@ public final class PolicyGateFactory implements StatementGateFactory {
     public StatementGate open(Policy policy, Identity identity, Upstream upstream, List<String> searchPath) {
         String role = upstream.credential() != null ? upstream.credential().user() : "";
         return new PolicyGate(policies.get(policy.name()), analyzer, new SearchPathTracker(searchPath, role));
+    }
+
+    @Override
+    public String loginProbe(Policy policy) {
+        io.pgwarden.masking.MaskRules rules = policies.get(policy.name()).mask;
+        return rules.hasColumnRules() ? io.pgwarden.masking.MaskingCatalog.probeSql(rules) : null;
+    }
+
+    /** The policy's compiled mask rules: what the session's login probe must look up. */
+    public io.pgwarden.masking.MaskRules maskRules(Policy policy) {
+        return policies.get(policy.name()).mask;
     }
 }

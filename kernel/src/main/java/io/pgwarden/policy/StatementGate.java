@@ -33,4 +33,13 @@ public interface StatementGate {
 
     /** The text with its literals replaced by $1, $2, … (audit.redact_literals). */
     String withoutLiterals(String sql);
+
+    /** What the upstream's catalog says about the policy's masked columns, read at login. */
+    default void maskingCatalog(io.pgwarden.masking.MaskingCatalog catalog) {
+    }
+
+    /** Whether the session's policy masks anything (then results are inspected). */
+    default boolean masks() {
+        return false;
+    }
 }

@@ -13,4 +13,9 @@ public interface StatementGateFactory {
      *                   reported it (existing, usable schemas in order; no pg_catalog/pg_temp)
      */
     StatementGate open(Policy policy, Identity identity, Upstream upstream, List<String> searchPath);
+
+    /** A query whose rows the session's gate needs from the upstream at login (the masking catalog), or null. */
+    default String loginProbe(Policy policy) {
+        return null;
+    }
 }

@@ -27,7 +27,15 @@ public sealed interface Verdict {
         public static final Summary NONE = new Summary(List.of(), List.of(), List.of(), null);
     }
 
-    record Allowed(Summary summary) implements Verdict {
+    /** @param mask what the statements' results may carry, for the relay to mask (DESIGN §7) */
+    record Allowed(Summary summary, io.pgwarden.masking.ResultMask.Plan mask) implements Verdict {
+        public Allowed(Summary summary) {
+            this(summary, io.pgwarden.masking.ResultMask.Plan.NONE);
+        }
+
+        public Allowed {
+            java.util.Objects.requireNonNull(mask, "mask");
+        }
     }
 
     /**

@@ -154,7 +154,7 @@ public final class Gateway implements AutoCloseable {
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
-                    new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer),
+                    new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer, new io.pgwarden.masking.StandinResolver()),
                     connector, new SessionRegistry(), blocking, clients, audit.log);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
                     loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log);

@@ -24,6 +24,9 @@ import org.slf4j.LoggerFactory;
 final class BackendRelay extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(BackendRelay.class);
 
+    /** The largest DataRow the gateway masks (memory per session); PostgreSQL allows up to 1 GiB. */
+    static final int MAX_MASKED_ROW = 256 << 20;
+
     private final FrontendSession session;
     private final Channel client;
     private final BackendMessageScanner scanner = new BackendMessageScanner(new BackendMessageScanner.Listener() {
@@ -33,8 +36,14 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
                 case BackendMessages.READY_FOR_QUERY, BackendMessages.ERROR_RESPONSE, BackendMessages.COMMAND_COMPLETE,
                      BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED,
                      BackendMessages.PARAMETER_STATUS, BackendMessages.BACKEND_KEY_DATA -> true;
-                default -> false;
+                default -> session.wantsForMasking(type);
             };
+        }
+
+        @Override
+        public int maxWhole(byte type) {
+            // A masked row is rewritten whole; a larger one ends the session rather than pass unmasked.
+            return type == BackendMessages.DATA_ROW ? MAX_MASKED_ROW : BackendMessageScanner.MAX_WHOLE_MESSAGE;
         }
 
         @Override

@@ -443,7 +443,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         a.policy().name(), upstream.name());
                 policy = a.policy();
                 services.upstreams().connect(ctx.channel().eventLoop(), upstream,
-                        StartupParameters.forUpstream(startupParameters), id).addListener(this::upstreamConnected);
+                        StartupParameters.forUpstream(startupParameters), id,
+                        services.statementGates().loginProbe(policy)).addListener(this::upstreamConnected);
             }
         }
     }
@@ -488,6 +489,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         upstreamChannel = connection.channel();
         upstreamKey = connection.backendKey();
         var gate = services.statementGates().open(policy, identity, upstream, connection.searchPath());
+        if (services.statementGates().loginProbe(policy) != null) {
+            io.pgwarden.masking.MaskingCatalog catalog = io.pgwarden.masking.MaskingCatalog.fromRows(connection.probeRows());
+            gate.maskingCatalog(catalog);
+            LOG.debug("session {}: masking catalog: {}", id, catalog.describe());
+        }
         audit = new StatementAudit(id, services.audit(), gate);
         statements = new StatementTracker(gate, audit);
         // Recorded before any statement of the session: the writer keeps the order.
@@ -600,7 +606,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     statements.close(frame);
                     unsyncedWork = true;
                 }
-                case FrontendMessages.DESCRIBE, FrontendMessages.FLUSH -> unsyncedWork = true;
+                case FrontendMessages.DESCRIBE -> {
+                    statements.describe();
+                    unsyncedWork = true;
+                }
+                case FrontendMessages.FLUSH -> unsyncedWork = true;
                 default -> {
                 }
             }
@@ -672,6 +682,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             upstreamSentFatal = true;
         }
         return statements.upstreamMessage(type, message, ctx.alloc());
+    }
+
+    /** Whether the relay must hand over messages of this type whole, for masking. */
+    boolean wantsForMasking(byte type) {
+        return statements != null && statements.wantsForMasking(type);
     }
 
     /** Whether the session still relays: the relay drops what arrives after the session ended. */

@@ -2,6 +2,7 @@ package io.pgwarden.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.pgwarden.masking.ResultMask;
 import io.pgwarden.policy.StatementGate;
 import io.pgwarden.policy.Verdict;
 import io.pgwarden.wire.BackendMessages;
@@ -68,6 +69,12 @@ final class StatementTracker {
         boolean recorded;
         /** Set by the Outcomes: its record in the audit trail, for the outcome to refer to. */
         long auditSequence = -1;
+        /** What its results may carry (one mask per statement of a Query). */
+        ResultMask.Plan plan = ResultMask.Plan.NONE;
+        /** Which statement of a Query the upstream is answering. */
+        int answering;
+        /** How the rows of the result being sent are masked; null when they pass undecoded. */
+        ResultLayout layout;
 
         TrackedStatement(String text, Verdict verdict, boolean simpleQuery) {
             this.text = text;
@@ -114,6 +121,12 @@ final class StatementTracker {
 
     /** What waits for a ReadyForQuery: the end of an extended-protocol batch. */
     private static final Object SYNC = new Object();
+    /** A client's Describe, answered by RowDescription or NoData (tracked only while masking applies). */
+    private static final Object CLIENT_DESCRIBE = new Object();
+
+    /** The gateway's own Describe of the portal an Execute runs: its answer is the layout of the rows, and is not forwarded. */
+    private record InjectedDescribe(TrackedStatement statement) {
+    }
 
     static final String MARKER_PREFIX = "pgwarden_refused_";
 
@@ -144,9 +157,13 @@ final class StatementTracker {
     /** The record the session must wait for before it forwards anything more, or null. */
     private java.util.concurrent.CompletableFuture<?> pendingRecord;
 
+    /** Whether the session's policy masks anything: then Describes are followed and results inspected. */
+    private final boolean masking;
+
     StatementTracker(StatementGate gate, Outcomes outcomes) {
         this.gate = gate;
         this.outcomes = outcomes;
+        this.masking = gate.masks();
     }
 
     // ---- client → upstream: each returns the frame to forward (the same, or a substitute) ----
@@ -186,6 +203,9 @@ final class StatementTracker {
             verdict = NOT_UTF8;
         }
         TrackedStatement statement = new TrackedStatement(sql, verdict, true);
+        if (verdict instanceof Verdict.Allowed allowed) {
+            statement.plan = allowed.mask();
+        }
         inFlight.add(statement);
         start(statement);
         ByteBuf forward = verdict instanceof Verdict.Refused r ? substitute(frame, alloc, "", r, false) : frame;
@@ -236,7 +256,9 @@ final class StatementTracker {
         lastStarted.recorded = false;
         byte type = MessageReader.type(decided);
         decided.release();
-        if (type == FrontendMessages.EXECUTE) {
+        TrackedStatement unrecorded = lastStarted;
+        inFlight.removeIf(e -> e instanceof InjectedDescribe d && d.statement() == unrecorded);
+        if (type == FrontendMessages.EXECUTE || type == FrontendMessages.DESCRIBE) {
             // The Execute of a portal that cannot exist fails where this one would have run.
             return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, error));
         }
@@ -266,10 +288,21 @@ final class StatementTracker {
         MessageReader.Bind bind = MessageReader.bindNames(frame);
         long at = ++seq;
         Map<Prepared, Long> portal = portals.computeIfAbsent(bind.portalName(), k -> new LinkedHashMap<>());
-        for (Prepared version : statements.getOrDefault(bind.statementName(), List.of())) {
-            bound(portal, version, at);
+        // A Parse of the name earlier in this batch decides: had it failed, this Bind would be skipped with it.
+        long parsedNow = -1;
+        for (Op op : unconfirmed) {
+            if (op.kind() == 'P' && op.batch() == syncPointsSent && op.name().equals(bind.statementName())) {
+                parsedNow = op.seq();
+            }
         }
-        bound(portal, new Prepared(bind.statementName(), null, SQL_LEVEL, -1, -1), at);
+        for (Prepared version : statements.getOrDefault(bind.statementName(), List.of())) {
+            if (parsedNow < 0 || version.seq() == parsedNow) {
+                bound(portal, version, at);
+            }
+        }
+        if (parsedNow < 0) {
+            bound(portal, new Prepared(bind.statementName(), null, SQL_LEVEL, -1, -1), at);
+        }
         unconfirmed.add(new Op('B', (byte) 'P', bind.portalName(), at, syncPointsSent));
     }
 
@@ -288,11 +321,30 @@ final class StatementTracker {
      * is), and a refusal replaces the Execute with one of a portal that cannot exist.
      */
     ByteBuf execute(ByteBuf frame, ByteBufAllocator alloc) {
-        Map<Prepared, Long> bound = portals.getOrDefault(MessageReader.executePortal(frame), Map.of());
+        String portalName = MessageReader.executePortal(frame);
+        Map<Prepared, Long> bound = portals.getOrDefault(portalName, Map.of());
+        // A Bind of the portal earlier in this batch decides: had it failed, this Execute would be skipped with it.
+        long boundNow = -1;
+        for (Op op : unconfirmed) {
+            if (op.kind() == 'B' && op.batch() == syncPointsSent && op.name().equals(portalName)) {
+                boundNow = op.seq();
+            }
+        }
+        if (boundNow >= 0) {
+            long bindSeq = boundNow;
+            Map<Prepared, Long> current = new LinkedHashMap<>();
+            bound.forEach((version, at) -> {
+                if (at == bindSeq) {
+                    current.put(version, at);
+                }
+            });
+            bound = current;
+        }
         // Every version the portal may run must pass; a refused one never reached the upstream.
         Prepared portal = null;
         Prepared refusedVersion = null;
         Verdict.Refused again = null;
+        ResultMask.Plan plan = ResultMask.Plan.NONE;
         for (Prepared version : bound.keySet()) {
             if (version.verdict() instanceof Verdict.Refused) {
                 refusedVersion = version;
@@ -307,6 +359,9 @@ final class StatementTracker {
             }
             if (!version.sqlLevel()) {
                 portal = version;
+            }
+            if (v instanceof Verdict.Allowed allowed) {
+                plan = ResultMask.Plan.either(plan, allowed.mask());
             }
         }
         if (portal == null) {
@@ -323,11 +378,41 @@ final class StatementTracker {
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
                 : new TrackedStatement("<unknown portal>", new Verdict.Allowed(Verdict.Summary.NONE), false);
+        statement.plan = plan;
+        ByteBuf forward = frame;
+        if (plan.inspects()) {
+            // The rows' layout (which columns, in which formats) is that of the portal as bound:
+            // ask for it right before the rows come, and keep the answer from the client.
+            inFlight.add(new InjectedDescribe(statement));
+            forward = alloc.compositeBuffer(2).addComponents(true, FrontendMessages.describe(alloc, 'P', portalName), frame);
+        }
         inFlight.add(statement);
         if (statement.verdict instanceof Verdict.Allowed) {
             start(statement); // a refused statement's Parse was recorded, and it cannot run
         }
-        return frame;
+        return forward;
+    }
+
+    /** A client's Describe: followed while masking applies, so that its answer is not taken for the gateway's own. */
+    void describe() {
+        if (masking) {
+            inFlight.add(CLIENT_DESCRIBE);
+        }
+    }
+
+    /** Whether the relay must hand over messages of this type whole, for masking. */
+    boolean wantsForMasking(byte type) {
+        if (!masking) {
+            return false;
+        }
+        return switch (type) {
+            case BackendMessages.ROW_DESCRIPTION, BackendMessages.NO_DATA, BackendMessages.NOTICE_RESPONSE -> true;
+            case BackendMessages.DATA_ROW -> {
+                TrackedStatement head = headStatement();
+                yield head != null && head.layout != null;
+            }
+            default -> false;
+        };
     }
 
     void close(ByteBuf frame) {
@@ -405,6 +490,7 @@ final class StatementTracker {
                 TrackedStatement head = headStatement();
                 if (head != null) {
                     head.complete(MessageReader.commandTag(message));
+                    nextResult(head);
                     if (!head.simpleQuery) {
                         finish(head);
                     }
@@ -412,9 +498,22 @@ final class StatementTracker {
             }
             case BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED -> {
                 TrackedStatement head = headStatement();
+                if (head != null) {
+                    nextResult(head);
+                }
                 if (head != null && !head.simpleQuery) {
                     finish(head);
                 }
+            }
+            case BackendMessages.ROW_DESCRIPTION, BackendMessages.NO_DATA -> {
+                return describedResult(type, message, alloc);
+            }
+            case BackendMessages.DATA_ROW -> {
+                TrackedStatement head = headStatement();
+                return head != null && head.layout != null ? head.layout.mask(message, alloc) : null;
+            }
+            case BackendMessages.NOTICE_RESPONSE -> {
+                return maskedServerMessage(type, message, alloc);
             }
             case BackendMessages.ERROR_RESPONSE -> {
                 return error(message, alloc);
@@ -426,16 +525,66 @@ final class StatementTracker {
         return null;
     }
 
+    /** A RowDescription or NoData: the answer to a client's Describe, to the gateway's own, or a Query's result starting. */
+    private ByteBuf describedResult(byte type, ByteBuf message, ByteBufAllocator alloc) {
+        Object head = inFlight.peek();
+        if (head == CLIENT_DESCRIBE) {
+            inFlight.poll();
+            return null;
+        }
+        if (head instanceof InjectedDescribe injected) {
+            inFlight.poll();
+            TrackedStatement statement = injected.statement();
+            statement.layout = type == BackendMessages.ROW_DESCRIPTION
+                    ? ResultLayout.of(MessageReader.rowDescription(message), statement.plan.statement(0)) : null;
+            return alloc.buffer(0); // the client did not ask
+        }
+        TrackedStatement statement = headStatement();
+        if (type == BackendMessages.ROW_DESCRIPTION && statement != null && statement.simpleQuery && statement.plan.inspects()) {
+            statement.layout = ResultLayout.of(MessageReader.rowDescription(message), statement.plan.statement(statement.answering));
+        }
+        return null;
+    }
+
+    /** One statement of a Query was answered: the next result belongs to the next one. */
+    private static void nextResult(TrackedStatement statement) {
+        statement.layout = null;
+        statement.answering++;
+    }
+
+    /** An error or notice of a statement whose results are masked, with what could quote masked values masked. */
+    private ByteBuf maskedServerMessage(byte type, ByteBuf message, ByteBufAllocator alloc) {
+        TrackedStatement head = headStatement();
+        if (head == null || !head.plan.inspects()) {
+            return null;
+        }
+        Map<Character, String> masked = io.pgwarden.masking.ServerMessageMasking.mask(MessageReader.errorFields(message),
+                type == BackendMessages.NOTICE_RESPONSE, head.plan.statement(head.answering), head.text);
+        return masked == null ? null : BackendMessages.errorOrNotice(alloc, type, masked);
+    }
+
     private ByteBuf error(ByteBuf message, ByteBufAllocator alloc) {
         Map<Character, String> fields = MessageReader.errorFields(message);
         String sqlState = fields.get('C');
         errorSinceConfirmed = true;
+        // Describes before the error's Sync are answered by it or skipped after it.
+        for (var it = inFlight.iterator(); it.hasNext(); ) {
+            Object entry = it.next();
+            if (entry == SYNC) {
+                break;
+            }
+            if (entry == CLIENT_DESCRIBE || entry instanceof InjectedDescribe) {
+                it.remove();
+            }
+        }
         ByteBuf replacement = null;
         Refusal refusal = refusals.peek();
         if (refusal != null && fields.getOrDefault('M', "").contains(refusal.token())) {
             refusals.poll();
             replacement = refusal.error().encode(alloc);
             sqlState = refusal.error().sqlState();
+        } else if (masking) {
+            replacement = maskedServerMessage(BackendMessages.ERROR_RESPONSE, message, alloc);
         }
         TrackedStatement head = headStatement();
         if (head != null) {
@@ -447,7 +596,9 @@ final class StatementTracker {
                     if (entry == SYNC) {
                         break;
                     }
-                    ((TrackedStatement) entry).skipped = true;
+                    if (entry instanceof TrackedStatement skippedStatement) {
+                        skippedStatement.skipped = true;
+                    }
                 }
             }
         }
@@ -461,7 +612,9 @@ final class StatementTracker {
             if (entry == SYNC) {
                 break;
             }
-            TrackedStatement statement = (TrackedStatement) entry;
+            if (!(entry instanceof TrackedStatement statement)) {
+                continue; // a Describe the upstream skipped
+            }
             if (statement.simpleQuery) {
                 finishOnly(statement);
                 break;

@@ -15,9 +15,10 @@ import java.util.List;
  * @param transactionStatus the status byte of the first ReadyForQuery
  * @param searchPath        the effective search_path at start: the existing schemas the
  *                          role may use, in order, without the implicit pg_catalog and pg_temp
+ * @param probeRows         the rows of the session's extra login query (the masking catalog), as text
  */
 public record UpstreamConnection(Channel channel, List<ByteBuf> startupMessages, BackendKey backendKey,
-                                 byte transactionStatus, List<String> searchPath) {
+                                 byte transactionStatus, List<String> searchPath, List<List<String>> probeRows) {
     /** The pipeline name of the frame decoder used during login; the session replaces it. */
     public static final String LOGIN_FRAME_DECODER = "login-frames";
 }

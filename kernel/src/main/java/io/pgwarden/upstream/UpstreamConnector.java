@@ -51,6 +51,15 @@ public final class UpstreamConnector {
      */
     public Future<UpstreamConnection> connect(EventLoop loop, Upstream upstream, Map<String, String> parameters,
                                               String sessionId) {
+        return connect(loop, upstream, parameters, sessionId, null);
+    }
+
+    /**
+     * @param extraProbe a query to run after the login's own (the masking catalog), whose
+     *                   rows come back in {@link UpstreamConnection#probeRows()}; null for none
+     */
+    public Future<UpstreamConnection> connect(EventLoop loop, Upstream upstream, Map<String, String> parameters,
+                                              String sessionId, String extraProbe) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         Map<String, String> startup = new java.util.LinkedHashMap<>();
         startup.put("user", upstream.credential().user());
@@ -59,7 +68,7 @@ public final class UpstreamConnector {
         // As libpq: no SSLRequest over a Unix socket, where PostgreSQL never offers TLS.
         SslContext tls = isUnixSocket(upstream) ? null : tlsByUpstream.get(upstream.name());
         UpstreamHandshakeHandler handshake = new UpstreamHandshakeHandler(upstream, tls,
-                startup, new UpstreamAuthExchange(upstream.credential().user(), passwords.get(upstream.name())), promise);
+                startup, new UpstreamAuthExchange(upstream.credential().user(), passwords.get(upstream.name())), promise, extraProbe);
         bootstrap(loop, upstream).handler(handshake).connect(address(upstream)).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 promise.tryFailure(new UpstreamException("cannot reach upstream " + upstream.name() + " at "

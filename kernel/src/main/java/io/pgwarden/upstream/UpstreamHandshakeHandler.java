@@ -43,11 +43,16 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final List<ByteBuf> startupMessages = new ArrayList<>();
     private MessageReader.BackendKey backendKey;
     private final List<String> searchPath = new ArrayList<>();
+    /** A second query the session needs answered before it starts (the masking catalog), or null. */
+    private final String extraProbe;
+    private final List<List<String>> extraRows = new ArrayList<>();
+    private int probesCompleted;
     private State state;
     private ChannelHandlerContext ctx;
 
     UpstreamHandshakeHandler(Upstream upstream, SslContext tls, Map<String, String> startupParameters,
-                             UpstreamAuthExchange auth, Promise<UpstreamConnection> promise) {
+                             UpstreamAuthExchange auth, Promise<UpstreamConnection> promise, String extraProbe) {
+        this.extraProbe = extraProbe;
         this.upstream = upstream;
         this.tls = tls;
         this.startupParameters = startupParameters;
@@ -153,7 +158,8 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
                     throw new UpstreamException("upstream " + upstream.name() + " sent no BackendKeyData");
                 }
                 state = State.PROBING_SEARCH_PATH;
-                ctx.writeAndFlush(FrontendMessages.query(ctx.alloc(), SEARCH_PATH_PROBE));
+                ctx.writeAndFlush(FrontendMessages.query(ctx.alloc(),
+                        extraProbe == null ? SEARCH_PATH_PROBE : SEARCH_PATH_PROBE + ";\n" + extraProbe));
             }
             default -> throw new UpstreamException("upstream " + upstream.name() + " sent message type '"
                     + (char) MessageReader.type(frame) + "' during login");
@@ -162,21 +168,29 @@ final class UpstreamHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     private void probeAnswer(ChannelHandlerContext ctx, ByteBuf frame) throws UpstreamException {
         switch (MessageReader.type(frame)) {
-            case BackendMessages.DATA_ROW -> searchPath.add(MessageReader.firstColumnText(frame));
-            case BackendMessages.ROW_DESCRIPTION, BackendMessages.COMMAND_COMPLETE -> {
+            case BackendMessages.DATA_ROW -> {
+                if (probesCompleted == 0) {
+                    searchPath.add(MessageReader.firstColumnText(frame));
+                } else {
+                    extraRows.add(MessageReader.dataRowTexts(frame));
+                }
+            }
+            case BackendMessages.COMMAND_COMPLETE -> probesCompleted++;
+            case BackendMessages.ROW_DESCRIPTION -> {
             }
             // A setting reported now (rare) belongs with the start-up ones the client is shown.
             case BackendMessages.PARAMETER_STATUS, BackendMessages.NOTICE_RESPONSE -> startupMessages.add(frame.retain());
             case BackendMessages.ERROR_RESPONSE -> {
                 Map<Character, String> f = MessageReader.errorFields(frame);
-                throw new UpstreamException("upstream " + upstream.name() + " could not report its search_path: "
+                throw new UpstreamException("upstream " + upstream.name() + " could not report its search_path"
+                        + (extraProbe == null ? "" : " or the masked columns of the policy") + ": "
                         + f.getOrDefault('C', "?") + " " + f.getOrDefault('M', ""));
             }
             case BackendMessages.READY_FOR_QUERY -> {
                 state = State.DONE;
                 ctx.pipeline().remove(this);
                 if (!promise.trySuccess(new UpstreamConnection(ctx.channel(), List.copyOf(startupMessages), backendKey,
-                        MessageReader.readyForQueryStatus(frame), List.copyOf(searchPath)))) {
+                        MessageReader.readyForQueryStatus(frame), List.copyOf(searchPath), List.copyOf(extraRows)))) {
                     releaseStartupMessages();
                     ctx.close();
                 }

@@ -21,6 +21,11 @@ public final class BackendMessageScanner {
         /** Whether messages of this type must be seen whole. */
         boolean wants(byte type);
 
+        /** The largest message of a wanted type held back whole; a larger one is a protocol violation. */
+        default int maxWhole(byte type) {
+            return MAX_WHOLE_MESSAGE;
+        }
+
         /**
          * A wanted message, complete within the read.
          *
@@ -64,7 +69,7 @@ public final class BackendMessageScanner {
             }
             long messageEnd = (long) at + 1 + length;
             if (listener.wants(type)) {
-                if (length > MAX_WHOLE_MESSAGE) {
+                if (length > listener.maxWhole(type)) {
                     throw new ProtocolViolationException("message of type '" + (char) type + "' of " + length + " bytes");
                 }
                 if (messageEnd > end) {

@@ -16,6 +16,7 @@ public final class BackendMessages {
     public static final byte COMMAND_COMPLETE = 'C';
     public static final byte ROW_DESCRIPTION = 'T';
     public static final byte DATA_ROW = 'D';
+    public static final byte NO_DATA = 'n';
     public static final byte EMPTY_QUERY_RESPONSE = 'I';
     public static final byte PORTAL_SUSPENDED = 's';
     public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';
@@ -82,6 +83,15 @@ public final class BackendMessages {
         if (hint != null) {
             field(buf, 'H', hint);
         }
+        buf.writeByte(0);
+        return patchLength(buf);
+    }
+
+    /** An ErrorResponse or NoticeResponse with exactly these fields, in this order. */
+    public static ByteBuf errorOrNotice(ByteBufAllocator alloc, byte type, java.util.Map<Character, String> fields) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(type).writeInt(0);
+        fields.forEach((code, value) -> field(buf, code, value));
         buf.writeByte(0);
         return patchLength(buf);
     }

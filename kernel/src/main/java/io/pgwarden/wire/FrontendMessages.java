@@ -60,6 +60,14 @@ public final class FrontendMessages {
         return BackendMessages.patchLength(buf);
     }
 
+    /** A Describe of a portal ({@code kind} 'P') or statement ('S'). */
+    public static ByteBuf describe(ByteBufAllocator alloc, char kind, String name) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(DESCRIBE).writeInt(0).writeByte(kind);
+        BackendMessages.writeCString(buf, name);
+        return BackendMessages.patchLength(buf);
+    }
+
     /** An Execute of {@code portal} with no row limit. */
     public static ByteBuf execute(ByteBufAllocator alloc, String portal) {
         ByteBuf buf = alloc.buffer();

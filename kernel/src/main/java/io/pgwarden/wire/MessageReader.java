@@ -166,6 +166,96 @@ public final class MessageReader {
         }
     }
 
+    /** One column of a RowDescription. */
+    public record Field(String name, int tableOid, int attnum, int typeOid, int format) {
+    }
+
+    /** The columns of a RowDescription ('T'). */
+    public static List<Field> rowDescription(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        if (body.readableBytes() < 2) {
+            throw new ProtocolViolationException("RowDescription too short");
+        }
+        int count = body.readUnsignedShort();
+        List<Field> fields = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            String name = cString(body);
+            if (body.readableBytes() < 18) {
+                throw new ProtocolViolationException("RowDescription too short");
+            }
+            int table = body.readInt();
+            int attnum = body.readShort();
+            int type = body.readInt();
+            body.skipBytes(6); // typlen, typmod
+            int format = body.readShort();
+            fields.add(new Field(name, table, attnum, type, format));
+        }
+        return fields;
+    }
+
+    /**
+     * The byte ranges of a DataRow's ('D') values, as (offset, length) pairs relative to the
+     * frame's reader index; length -1 is NULL. Checked against the frame's size.
+     */
+    public static int[] dataRowValues(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        if (body.readableBytes() < 2) {
+            throw new ProtocolViolationException("DataRow too short");
+        }
+        int count = body.readUnsignedShort();
+        int[] ranges = new int[count * 2];
+        for (int i = 0; i < count; i++) {
+            if (body.readableBytes() < 4) {
+                throw new ProtocolViolationException("DataRow too short");
+            }
+            int length = body.readInt();
+            ranges[2 * i] = BODY + body.readerIndex();
+            ranges[2 * i + 1] = length;
+            if (length > 0) {
+                if (length > body.readableBytes()) {
+                    throw new ProtocolViolationException("DataRow value runs past the message");
+                }
+                body.skipBytes(length);
+            } else if (length < -1) {
+                throw new ProtocolViolationException("DataRow value with a negative length");
+            }
+        }
+        return ranges;
+    }
+
+    /** A text-format DataRow's values as strings (null for NULL). */
+    public static List<String> dataRowTexts(ByteBuf frame) {
+        int[] ranges = dataRowValues(frame);
+        List<String> values = new ArrayList<>(ranges.length / 2);
+        for (int i = 0; i < ranges.length; i += 2) {
+            values.add(ranges[i + 1] < 0 ? null
+                    : frame.toString(frame.readerIndex() + ranges[i], ranges[i + 1], StandardCharsets.UTF_8));
+        }
+        return values;
+    }
+
+    /** Bind's result-column format codes: empty (all text), one (for all), or one per column. */
+    public static short[] bindResultFormats(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        cString(body);
+        cString(body);
+        int paramFormats = body.readUnsignedShort();
+        body.skipBytes(2 * paramFormats);
+        int params = body.readUnsignedShort();
+        for (int i = 0; i < params; i++) {
+            int length = body.readInt();
+            if (length > 0) {
+                body.skipBytes(length);
+            }
+        }
+        int n = body.readUnsignedShort();
+        short[] formats = new short[n];
+        for (int i = 0; i < n; i++) {
+            formats[i] = body.readShort();
+        }
+        return formats;
+    }
+
     /** ErrorResponse / NoticeResponse fields by their one-letter codes (S, V, C, M, D, H, ...). */
     public static Map<Character, String> errorFields(ByteBuf frame) {
         ByteBuf body = body(frame);
