@@ -21,24 +21,24 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "version", description = "Print the version and commit of pgwarden, the Java runtime and the bundled plugins.")
 final class VersionCommand implements Callable<Integer> {
-    /** Written by the kernel build (git-commit-id-maven-plugin); absent in an IDE build. */
+    /** Written by the kernel build (kernel/build-info.sh); absent in an IDE build. */
     static final String BUILD_PROPERTIES = "/io/pgwarden/cli/build.properties";
 
     @Spec
     CommandSpec spec;
 
     static String version() {
-        return build().getProperty("git.build.version", "development build");
+        return build().getProperty("version", "development build");
     }
 
     /** The abbreviated commit, with "-dirty" when the build tree had uncommitted changes. */
     static String commit() {
         Properties build = build();
-        String commit = build.getProperty("git.commit.id.abbrev", "");
-        if (commit.isBlank()) {
+        String commit = build.getProperty("commit", "");
+        if (commit.length() < 12) {
             return "unknown";
         }
-        return commit + ("true".equals(build.getProperty("git.dirty")) ? "-dirty" : "");
+        return commit.substring(0, 12) + ("true".equals(build.getProperty("dirty")) ? "-dirty" : "");
     }
 
     private static Properties build() {
