@@ -20,6 +20,9 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.pf4j.DefaultPluginManager;
+import org.pf4j.ManifestPluginDescriptorFinder;
+import org.pf4j.PluginDescriptor;
+import org.pf4j.PluginRuntimeException;
 import org.pf4j.PluginManager;
 import org.pf4j.PluginState;
 import org.pf4j.PluginWrapper;
@@ -65,6 +68,32 @@ public final class PluginHost implements AutoCloseable {
             LOG.info("plugin {} {} loaded from {}", p.getPluginId(), p.getDescriptor().getVersion(), p.getPluginPath());
         }
         return host;
+    }
+
+    /** A plugin jar as its manifest describes it, for {@code pgwarden version}. */
+    public record Described(String id, String version, Path file) {
+    }
+
+    /**
+     * The plugins in {@code directory} as their manifests describe them, without loading
+     * their classes: what {@code pgwarden version} lists.
+     */
+    public static List<Described> describe(Path directory) throws PluginLoadException {
+        ManifestPluginDescriptorFinder finder = new ManifestPluginDescriptorFinder();
+        List<Described> found = new ArrayList<>();
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList()) {
+                try {
+                    PluginDescriptor d = finder.find(file);
+                    found.add(new Described(d.getPluginId(), d.getVersion(), file));
+                } catch (PluginRuntimeException e) {
+                    throw new PluginLoadException(file + " is not a pgwarden plugin: " + e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            throw new PluginLoadException("plugins.dir: " + directory + " cannot be listed: " + e.getMessage());
+        }
+        return List.copyOf(found);
     }
 
     private void checkEverythingLoaded() throws PluginLoadException {

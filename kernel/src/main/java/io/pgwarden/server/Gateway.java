@@ -47,6 +47,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
@@ -301,12 +302,22 @@ public final class Gateway implements AutoCloseable {
         if (loaded.config().plugins().dir() != null) {
             return loaded.resolve(loaded.config().plugins().dir());
         }
-        String home = System.getProperty(HOME_PROPERTY);
-        if (home != null && Files.isDirectory(Path.of(home, "plugins"))) {
-            return Path.of(home, "plugins");
+        Optional<Path> bundled = bundledPluginDirectory();
+        if (bundled.isPresent()) {
+            return bundled.get();
         }
+        String home = System.getProperty(HOME_PROPERTY);
         throw new GatewayStartException("plugins.dir: not set, and no bundled plugins were found"
                 + (home != null ? " in " + Path.of(home, "plugins") : " (" + HOME_PROPERTY + " is not set)"));
+    }
+
+    /** The distribution's {@code plugins/} folder under {@value #HOME_PROPERTY}, when there is one. */
+    public static Optional<Path> bundledPluginDirectory() {
+        String home = System.getProperty(HOME_PROPERTY);
+        if (home != null && Files.isDirectory(Path.of(home, "plugins"))) {
+            return Optional.of(Path.of(home, "plugins"));
+        }
+        return Optional.empty();
     }
 
     public InetSocketAddress address() {

@@ -114,9 +114,23 @@ class CommandLineTest {
     }
 
     @Test
-    void versionNamesPgwardenAndJava() {
+    void versionNamesPgwardenItsCommitJavaAndTheBundledPlugins() {
         Outcome o = pgwarden("version");
-        assertThat(o.exitCode()).isZero();
-        assertThat(o.out()).startsWith("pgwarden ").contains("Java 25");
+        assertThat(o.exitCode()).as(o.err()).isZero();
+        assertThat(o.out()).startsWith("pgwarden 0.").containsPattern("\\(commit [0-9a-f]{7,}(-dirty)?\\)").contains("Java 25")
+                .contains("  auth-static-keys ").contains("  auth-oidc ").contains("  audit-jsonl ");
+    }
+
+    @Test
+    void healthFailsWhenNoGatewayIsRunning(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("stopped.yaml");
+        Files.writeString(file, """
+                upstreams: [ { name: app, credential: { user: u, password_env: P } } ]
+                authenticators: [ { type: static-keys, keys: [] } ]
+                policies: [ { name: p, match: { names: [a] }, upstream: app } ]
+                """);
+        Outcome o = pgwarden("health", "--config", file.toString());
+        assertThat(o.exitCode()).isEqualTo(1);
+        assertThat(o.out()).doesNotContain("ok");
     }
 }
