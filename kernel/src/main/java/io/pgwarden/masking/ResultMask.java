@@ -42,9 +42,23 @@ public record ResultMask(MaskingCatalog catalog, MaskRules rules, boolean[] tain
         return new ResultMask(MaskingCatalog.EMPTY, rules, null, null, Set.of(), false, false);
     }
 
-    /** Whether any column of a result could need work: when not, DataRows pass undecoded. */
-    public boolean inspects() {
-        return true;
+    /**
+     * Whether the result's rows could carry a masked value: some output derives from one, a
+     * {@code *} or whole row could hold one, the rows come from code no analysis follows, or
+     * content detection applies. When not, the gateway does not even look at the result's
+     * description (a masked column can only be reached by its name, a star or a whole row,
+     * all of which the lineage sees), and DataRows pass undecoded.
+     */
+    public boolean needsRows() {
+        if (allComputed || tainted == null || !rules.detection().isEmpty()) {
+            return true;
+        }
+        for (boolean t : tainted) {
+            if (t) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -380,7 +380,7 @@ final class StatementTracker {
                 : new TrackedStatement("<unknown portal>", new Verdict.Allowed(Verdict.Summary.NONE), false);
         statement.plan = plan;
         ByteBuf forward = frame;
-        if (plan.inspects()) {
+        if (plan.inspects() && plan.statement(0).needsRows()) {
             // The rows' layout (which columns, in which formats) is that of the portal as bound:
             // ask for it right before the rows come, and keep the answer from the client.
             inFlight.add(new InjectedDescribe(statement));
@@ -540,7 +540,8 @@ final class StatementTracker {
             return alloc.buffer(0); // the client did not ask
         }
         TrackedStatement statement = headStatement();
-        if (type == BackendMessages.ROW_DESCRIPTION && statement != null && statement.simpleQuery && statement.plan.inspects()) {
+        if (type == BackendMessages.ROW_DESCRIPTION && statement != null && statement.simpleQuery && statement.plan.inspects()
+                && statement.plan.statement(statement.answering).needsRows()) {
             statement.layout = ResultLayout.of(MessageReader.rowDescription(message), statement.plan.statement(statement.answering));
         }
         return null;

@@ -92,6 +92,14 @@ class MaskingPlannerTest {
     }
 
     @Test
+    void resultsWithoutMaskedValuesAreNotLookedAt() throws Exception {
+        assertThat(decide("SELECT name, id FROM mk.customers WHERE email = 'x'").plan().statement(0).needsRows()).isFalse();
+        assertThat(decide("SELECT * FROM mk.customers").plan().statement(0).needsRows()).isTrue();
+        assertThat(decide("SELECT c FROM mk.customers c").plan().statement(0).needsRows()).isTrue();
+        assertThat(decide("SELECT * FROM mk.leak()").plan().statement(0).needsRows()).isTrue();
+    }
+
+    @Test
     void statementsThatTouchNoMaskedDataAreNotInspected() throws Exception {
         assertThat(decide("SELECT * FROM mk.orders").plan().inspects()).isFalse();
         assertThat(decide("SELECT 1").plan().inspects()).isFalse();
