@@ -17,8 +17,14 @@ import org.bouncycastle.crypto.params.KeyParameter;
  * {@code PasswordUtil} does for ALTER ROLE).
  */
 final class ScramVerifier {
-    /** PostgreSQL's default (scram_iterations); the password is random, so this only has to be accepted. */
-    static final int ITERATIONS = 4096;
+    /**
+     * The PBKDF2 iteration count. Iterations slow down guessing a human's password from a
+     * stolen verifier; this password is 256 random bits, which no guessing reaches, so they
+     * would buy nothing and cost the gateway twice per session (here, and again in its own
+     * SCRAM login): at PostgreSQL's default of 4096 that was most of a JIT connection's set-up
+     * time (docs/performance.md). PostgreSQL accepts any count of at least 1.
+     */
+    static final int ITERATIONS = 1;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private ScramVerifier() {
