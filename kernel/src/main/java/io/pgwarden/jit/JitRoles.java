@@ -238,8 +238,21 @@ public final class JitRoles implements AutoCloseable {
         });
     }
 
-    private void record(JitRole role) {
-        try (Connection c = store.connect(); PreparedStatement p = c.prepareStatement(
+    /**
+     * The store connection for the role records, kept open: a new H2 connection per record
+     * cost more than the record itself at pgbench -C rates. Used under its own lock.
+     */
+    private Connection records;
+
+    private synchronized Connection records() throws SQLException {
+        if (records == null || records.isClosed()) {
+            records = store.connect();
+        }
+        return records;
+    }
+
+    private synchronized void record(JitRole role) {
+        try (PreparedStatement p = records().prepareStatement(
                 "INSERT INTO jit_roles (role_name, upstream, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")) {
             p.setString(1, role.name());
             p.setString(2, role.upstream());
@@ -253,8 +266,8 @@ public final class JitRoles implements AutoCloseable {
         }
     }
 
-    private void forget(String role) {
-        try (Connection c = store.connect(); PreparedStatement p = c.prepareStatement("DELETE FROM jit_roles WHERE role_name = ?")) {
+    private synchronized void forget(String role) {
+        try (PreparedStatement p = records().prepareStatement("DELETE FROM jit_roles WHERE role_name = ?")) {
             p.setString(1, role);
             p.executeUpdate();
         } catch (SQLException e) {
@@ -262,9 +275,8 @@ public final class JitRoles implements AutoCloseable {
         }
     }
 
-    private List<String> recorded(String upstream) throws SQLException {
-        try (Connection c = store.connect();
-             PreparedStatement p = c.prepareStatement("SELECT role_name FROM jit_roles WHERE upstream = ?")) {
+    private synchronized List<String> recorded(String upstream) throws SQLException {
+        try (PreparedStatement p = records().prepareStatement("SELECT role_name FROM jit_roles WHERE upstream = ?")) {
             p.setString(1, upstream);
             List<String> roles = new ArrayList<>();
             try (ResultSet rs = p.executeQuery()) {
@@ -316,5 +328,14 @@ public final class JitRoles implements AutoCloseable {
             periodicSweep.cancel(false);
         }
         controls.values().forEach(f -> f.thenAccept(ControlConnection::close));
+        synchronized (this) {
+            if (records != null) {
+                try {
+                    records.close();
+                } catch (SQLException ignored) {
+                    // the store closes next
+                }
+            }
+        }
     }
 }
