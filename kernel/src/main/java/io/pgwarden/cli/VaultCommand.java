@@ -157,7 +157,7 @@ final class VaultCommand implements Runnable {
         @Override
         int run(LoadedConfig loaded, PrintWriter out, PrintWriter err) {
             try {
-                String id = Vault.rotateMasterKey(loaded, System::getenv, newKeyFile == null ? null : newKeyFile.toAbsolutePath());
+                String id = Vault.rotateMasterKey(loaded, System::getenv, newKeyFile == null ? null : newKeyFile.toAbsolutePath().normalize());
                 out.println("master key replaced; new key id " + id
                         + (newKeyFile != null ? " in " + newKeyFile.toAbsolutePath() + " (the old key no longer opens the store)" : ""));
                 return 0;

@@ -4,11 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -153,24 +149,8 @@ public final class Keyring {
 
     private static void write(Path file, List<Wrap> wraps, boolean replace) throws VaultException {
         try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path temp = Files.createTempFile(dir, ".keyring-", ".tmp",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            try {
-                Files.write(temp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
-                        new Document(FORMAT, 1, new ArrayList<>(wraps))));
-                try (var channel = java.nio.channels.FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                    channel.force(true);
-                }
-                if (replace) {
-                    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    Files.createLink(file, temp);
-                }
-            } finally {
-                Files.deleteIfExists(temp);
-            }
+            OwnerOnlyFile.write(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
+                    new Document(FORMAT, 1, new ArrayList<>(wraps))), replace);
         } catch (FileAlreadyExistsException e) {
             throw new VaultException("the keyring " + file + " already exists");
         } catch (IOException e) {

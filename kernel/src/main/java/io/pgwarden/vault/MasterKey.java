@@ -6,8 +6,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -72,35 +70,19 @@ public final class MasterKey implements AutoCloseable {
     }
 
     /**
-     * Writes the key to a new file readable by its owner only. The file appears complete or
-     * not at all (written beside, then moved), and an existing file is never replaced unless
-     * {@code replace} is set.
+     * Writes the key to a file readable by its owner only ({@link OwnerOnlyFile}); an
+     * existing file is never replaced unless {@code replace} is set.
      */
     public void writeTo(Path file, boolean replace) throws VaultException {
+        byte[] line = (Base64.getEncoder().encodeToString(key) + "\n").getBytes(StandardCharsets.US_ASCII);
         try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path temp = Files.createTempFile(dir, ".vault-key-", ".tmp", PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rw-------")));
-            try {
-                Files.writeString(temp, Base64.getEncoder().encodeToString(key) + "\n", StandardCharsets.US_ASCII);
-                try (var channel = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
-                    channel.force(true);
-                }
-                if (replace) {
-                    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    // A link fails when the name exists: two processes creating the key at once
-                    // cannot both win, and the loser reads the winner's key.
-                    Files.createLink(file, temp);
-                }
-            } finally {
-                Files.deleteIfExists(temp);
-            }
+            OwnerOnlyFile.write(file, line, replace);
         } catch (FileAlreadyExistsException e) {
             throw new VaultException("the master key file " + file + " already exists");
         } catch (IOException e) {
             throw new VaultException("cannot write the master key file " + file + ": " + e.getMessage(), e);
+        } finally {
+            Arrays.fill(line, (byte) 0);
         }
     }
 
