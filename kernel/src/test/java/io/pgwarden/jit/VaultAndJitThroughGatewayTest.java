@@ -72,6 +72,35 @@ class VaultAndJitThroughGatewayTest {
         pg.close();
     }
 
+    /** Every line the gateway logs during a test, at every level, to be scanned for the password. */
+    private final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+            new ch.qos.logback.core.read.ListAppender<>();
+    private ch.qos.logback.classic.Logger pgwardenLogger;
+    private ch.qos.logback.classic.Level previousLevel;
+
+    @BeforeEach
+    void captureLog() {
+        pgwardenLogger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("io.pgwarden");
+        previousLevel = pgwardenLogger.getLevel();
+        pgwardenLogger.setLevel(ch.qos.logback.classic.Level.DEBUG);
+        log.start();
+        pgwardenLogger.addAppender(log);
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void releaseLog() {
+        pgwardenLogger.detachAppender(log);
+        pgwardenLogger.setLevel(previousLevel);
+    }
+
+    private List<String> logLines() {
+        // AppenderBase.doAppend adds under the appender's own lock, not the list's.
+        synchronized (log) {
+            return log.list.stream().map(e -> e.getFormattedMessage()
+                    + (e.getThrowableProxy() != null ? " " + e.getThrowableProxy().getMessage() : "")).toList();
+        }
+    }
+
     @BeforeEach
     void writeConfig() throws Exception {
         String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg).upstreamTls("disable",
@@ -122,6 +151,7 @@ class VaultAndJitThroughGatewayTest {
         }
         awaitRoleGone(role);
         assertNoSecretAnywhere();
+        assertThat(logLines()).anyMatch(l -> l.contains("created role " + role)).anyMatch(l -> l.contains("dropped role " + role));
     }
 
     @Test
@@ -333,6 +363,7 @@ class VaultAndJitThroughGatewayTest {
             assertThat(events).isNotEmpty();
             assertThat(events.toString()).doesNotContain(GATEWAY_PASSWORD);
         }
+        assertThat(logLines()).isNotEmpty().noneMatch(l -> l.contains(GATEWAY_PASSWORD));
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {
