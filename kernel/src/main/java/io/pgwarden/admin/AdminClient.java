@@ -45,8 +45,18 @@ public final class AdminClient {
         return send(request(path).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
+    /** A PUT with a binary body (a secret for the vault: the caller zeroes its array afterwards). */
+    public JsonNode put(String path, byte[] body) throws AdminClientException {
+        return send(request(path).header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+    }
+
     public JsonNode delete(String path) throws AdminClientException {
         return send(request(path).DELETE());
+    }
+
+    /** Encodes a path segment (a vault name: letters, digits, '_', '.', '-' pass unchanged). */
+    public static String encodePath(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     /** Encodes a query-string value. */

@@ -6,6 +6,8 @@ import io.pgwarden.audit.AuditLog;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionInfo;
 import io.pgwarden.session.SessionRegistry;
+import io.pgwarden.vault.Vault;
+import io.pgwarden.vault.VaultException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -42,8 +44,8 @@ public final class AdminServer implements AutoCloseable {
      *
      * @throws AdminStartException when the port cannot be opened or the file written
      */
-    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit)
-            throws AdminStartException {
+    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit,
+                                    Vault vault) throws AdminStartException {
         AdminCredential[] holder = new AdminCredential[1];
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -64,6 +66,9 @@ public final class AdminServer implements AutoCloseable {
             config.routes.post("/api/sessions/kill", ctx -> killIdentity(ctx, sessions));
             config.routes.get("/api/audit", ctx -> listAudit(ctx, audit));
             config.routes.get("/api/audit/verify", ctx -> ctx.json(AuditJson.verify(audit.verify())));
+            config.routes.get("/api/vault", ctx -> listVault(ctx, vault));
+            config.routes.put("/api/vault/{name}", ctx -> putVault(ctx, vault));
+            config.routes.delete("/api/vault/{name}", ctx -> deleteVault(ctx, vault));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 LOG.warn("admin API: {} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, 500, "internal error in the admin API; see the gateway's log");
@@ -152,6 +157,36 @@ public final class AdminServer implements AutoCloseable {
             return;
         }
         ctx.json(Map.of("events", audit.list(identity, since, limit).stream().map(AuditJson::entry).toList()));
+    }
+
+    private static void listVault(Context ctx, Vault vault) throws VaultException {
+        ctx.json(Map.of("secrets", vault.list().stream().map(e -> Map.of("name", e.name(), "created", e.created().toString(),
+                "updated", e.updated().toString())).toList()));
+    }
+
+    /** The body is the secret itself; it is neither logged nor echoed. */
+    private static void putVault(Context ctx, Vault vault) {
+        String name = ctx.pathParam("name");
+        byte[] secret = ctx.bodyAsBytes();
+        try {
+            vault.put(name, secret);
+            LOG.info("admin API: vault secret {} stored", name);
+            ctx.json(Map.of("stored", name));
+        } catch (VaultException e) {
+            error(ctx, 400, e.getMessage());
+        } finally {
+            java.util.Arrays.fill(secret, (byte) 0);
+        }
+    }
+
+    private static void deleteVault(Context ctx, Vault vault) throws VaultException {
+        String name = ctx.pathParam("name");
+        if (!Vault.NAME.matcher(name).matches() || !vault.delete(name)) {
+            error(ctx, 404, "the vault holds no secret named " + name);
+            return;
+        }
+        LOG.info("admin API: vault secret {} deleted", name);
+        ctx.json(Map.of("deleted", name));
     }
 
     private static Map<String, Object> view(SessionInfo info) {

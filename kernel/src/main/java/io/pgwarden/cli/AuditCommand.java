@@ -10,6 +10,8 @@ import io.pgwarden.config.Durations;
 import io.pgwarden.config.LoadedConfig;
 import io.pgwarden.store.Store;
 import io.pgwarden.store.StoreException;
+import io.pgwarden.vault.Vault;
+import io.pgwarden.vault.VaultException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,32 +43,20 @@ final class AuditCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    /** Asks the running gateway; null when none runs with this configuration (then the store is read directly). */
     private static JsonNode fromGateway(LoadedConfig loaded, String path) throws AdminClientException {
-        AdminClient client;
-        try {
-            client = ConfiguredCommand.adminClient(loaded);
-        } catch (AdminClientException noCredential) {
-            return null;
-        }
-        try {
-            return client.get(path);
-        } catch (AdminClientException e) {
-            if (e.status() == 0) {
-                return null; // a credential left by a gateway that is gone
-            }
-            throw e;
-        }
+        return ConfiguredCommand.askRunningGateway(loaded, client -> client.get(path));
     }
 
-    /** The stopped gateway's store, read only; the message says why when there is none. */
-    private static Store openStore(LoadedConfig loaded) throws StoreException {
-        String url = Store.resolveUrl(loaded.config().store().url(), loaded.baseDir());
-        String file = url.substring("jdbc:h2:file:".length()).split(";", 2)[0];
-        if (!Files.exists(Path.of(file + ".mv.db"))) {
-            throw new StoreException("no audit trail at " + file + ".mv.db: the gateway has not run with this configuration yet");
+    /**
+     * The stopped gateway's store, unlocked with its master key (vault.key_file or
+     * vault.key_env, as the gateway reads it); the message says why when there is none.
+     */
+    private static Vault openStore(LoadedConfig loaded) throws StoreException, VaultException {
+        Path base = Store.fileBase(Store.resolveUrl(loaded.config().store().url(), loaded.baseDir()));
+        if (!Files.exists(base.resolveSibling(base.getFileName() + ".mv.db"))) {
+            throw new StoreException("no audit trail at " + base + ".mv.db: the gateway has not run with this configuration yet");
         }
-        return Store.open(url);
+        return Vault.open(loaded, System::getenv);
     }
 
     @Command(name = "list", description = "Statements and session events, oldest first (the newest N that match). "
@@ -107,11 +97,11 @@ final class AuditCommand implements Runnable {
                 if (answer != null) {
                     answer.path("events").forEach(events::add);
                 } else {
-                    try (Store store = openStore(loaded)) {
-                        new AuditReader(store).list(identity, from, limit).forEach(e -> events.add(AuditJson.entry(e)));
+                    try (Vault vault = openStore(loaded)) {
+                        new AuditReader(vault.store()).list(identity, from, limit).forEach(e -> events.add(AuditJson.entry(e)));
                     }
                 }
-            } catch (AdminClientException | StoreException e) {
+            } catch (AdminClientException | StoreException | VaultException e) {
                 err.println(e.getMessage());
                 return 1;
             }
@@ -141,11 +131,11 @@ final class AuditCommand implements Runnable {
             try {
                 result = fromGateway(loaded, "/api/audit/verify");
                 if (result == null) {
-                    try (Store store = openStore(loaded)) {
-                        result = JSON.valueToTree(AuditJson.verify(new AuditReader(store).verify()));
+                    try (Vault vault = openStore(loaded)) {
+                        result = JSON.valueToTree(AuditJson.verify(new AuditReader(vault.store()).verify()));
                     }
                 }
-            } catch (AdminClientException | StoreException e) {
+            } catch (AdminClientException | StoreException | VaultException e) {
                 err.println(e.getMessage());
                 return 1;
             }

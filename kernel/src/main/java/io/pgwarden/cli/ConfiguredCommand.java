@@ -30,6 +30,33 @@ abstract class ConfiguredCommand implements Callable<Integer> {
 
     abstract int run(LoadedConfig loaded, PrintWriter out, PrintWriter err);
 
+    /** A request to the running gateway's admin API. */
+    @FunctionalInterface
+    interface AdminCall {
+        com.fasterxml.jackson.databind.JsonNode send(AdminClient client) throws AdminClientException;
+    }
+
+    /**
+     * Asks the running gateway; null when none runs with this configuration (no credential
+     * file, or one left by a gateway that is gone), so the caller can use the store itself.
+     */
+    static com.fasterxml.jackson.databind.JsonNode askRunningGateway(LoadedConfig loaded, AdminCall call) throws AdminClientException {
+        AdminClient client;
+        try {
+            client = adminClient(loaded);
+        } catch (AdminClientException noCredential) {
+            return null;
+        }
+        try {
+            return call.send(client);
+        } catch (AdminClientException e) {
+            if (e.status() == 0) {
+                return null; // a credential left by a gateway that is gone
+            }
+            throw e;
+        }
+    }
+
     /** The running gateway's admin API, from the credential it wrote. */
     static AdminClient adminClient(LoadedConfig loaded) throws AdminClientException {
         return AdminClient.fromCredentialFile(loaded.resolve(loaded.config().admin().credentialFile()));

@@ -5,6 +5,9 @@ import io.pgwarden.config.ConfigLoader;
 import io.pgwarden.devdb.LocalPostgres;
 import io.pgwarden.server.Gateway;
 import io.pgwarden.server.GatewayStartException;
+import io.pgwarden.store.StoreException;
+import io.pgwarden.vault.Vault;
+import io.pgwarden.vault.VaultException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,6 +32,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--port", defaultValue = "6432", description = "Port for the gateway (default ${DEFAULT-VALUE}; 0 picks a free one).")
     int port;
+
+    /** The vault entry holding the demo PostgreSQL's password. */
+    static final String VAULT_NAME = "demo-upstream";
 
     static final String SAMPLE_SCHEMA = """
             CREATE TABLE customers (
@@ -83,7 +89,13 @@ final class DemoCommand implements Callable<Integer> {
             String key = "pgw_demo_" + HexFormat.of().formatHex(random(18));
             Path configFile = dir.resolve("pgwarden-demo.yaml");
             Files.writeString(configFile, config(pg, key, port));
-            gateway = Gateway.start(ConfigLoader.load(configFile), name -> name.equals("PGWARDEN_DEMO_UPSTREAM_PASSWORD") ? pg.password() : null);
+            var loaded = ConfigLoader.load(configFile);
+            // As an operator would with `pgwarden vault put`: the upstream password goes into
+            // the encrypted store (the master key is generated in the demo folder), never into the file.
+            try (Vault vault = Vault.open(loaded, name -> null)) {
+                vault.put(VAULT_NAME, pg.password().getBytes(StandardCharsets.UTF_8));
+            }
+            gateway = Gateway.start(loaded, name -> null);
             printWelcome(gateway, key, configFile, pg);
             Gateway started = gateway;
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
@@ -98,7 +110,7 @@ final class DemoCommand implements Callable<Integer> {
             }));
             Thread.currentThread().join();
             return 0;
-        } catch (ConfigException | GatewayStartException | IOException e) {
+        } catch (ConfigException | GatewayStartException | IOException | VaultException | StoreException e) {
             System.err.println("pgwarden demo: " + e.getMessage());
             if (gateway != null) {
                 gateway.close();
@@ -121,7 +133,7 @@ final class DemoCommand implements Callable<Integer> {
                     port: %d
                     database: app
                     tls: prefer
-                    credential: { user: %s, password_env: PGWARDEN_DEMO_UPSTREAM_PASSWORD }
+                    credential: { user: %s, password_ref: "vault:%s" }   # stored by the demo in ./data (encrypted)
                 authenticators:
                   - type: static-keys
                     keys:
@@ -130,7 +142,7 @@ final class DemoCommand implements Callable<Integer> {
                   - name: demo
                     match: { groups: [demo-agents] }
                     upstream: app
-                """.formatted(port, pg.port(), pg.superuser(), sha256Hex(key));
+                """.formatted(port, pg.port(), pg.superuser(), VAULT_NAME, sha256Hex(key));
     }
 
     private static void printWelcome(Gateway gateway, String key, Path configFile, LocalPostgres pg) {

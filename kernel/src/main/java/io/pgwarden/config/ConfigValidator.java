@@ -42,10 +42,12 @@ final class ConfigValidator {
     static List<String> validate(GatewayConfig config, Path baseDir) {
         ConfigValidator v = new ConfigValidator(baseDir);
         v.listen(config);
+        v.vault(config.vault());
         Set<String> upstreamNames = v.upstreams(config.upstreams());
         v.pluginEntries("authenticators", config.authenticators(), true);
         Set<String> approverNames = v.pluginEntries("approvers", config.approvers(), false);
         v.policies(config.policies(), upstreamNames, approverNames);
+        v.policyGrantRoles(config.policies(), config.upstreams());
         v.pluginEntries("audit.sinks", config.audit().sinks(), false);
         v.audit(config.audit());
         v.limits(config.limits());
@@ -97,12 +99,30 @@ final class ConfigValidator {
             if (u.jit().enabled() && u.jit().grantRoles().isEmpty()) {
                 problem(at + ".jit.grant_roles", "name at least one role for the session's role to be granted");
             }
+            roleNames(at + ".jit.grant_roles", u.jit().grantRoles());
+            positive(at + ".jit.role_ttl", u.jit().roleTtl());
             if (!ROLE_PREFIX.matcher(u.jit().rolePrefix()).matches()) {
                 problem(at + ".jit.role_prefix", "must be lower-case letters, digits and _ (at most 20), starting with a letter or _");
             }
             positive(at + ".connect_timeout", u.connectTimeout());
         }
         return names;
+    }
+
+    /** Role names are quoted when used, so any name PostgreSQL accepts is fine: 1 to 63 bytes, no NUL. */
+    private void roleNames(String at, List<String> roles) {
+        for (int i = 0; i < roles.size(); i++) {
+            String r = roles.get(i);
+            if (r == null || r.isEmpty() || r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63 || r.indexOf('\0') >= 0) {
+                problem(at + "[" + i + "]", "must be a role name of 1 to 63 bytes");
+            }
+        }
+    }
+
+    private void vault(GatewayConfig.Vault vault) {
+        if (vault.keyEnv() != null && !ENV_NAME.matcher(vault.keyEnv()).matches()) {
+            problem("vault.key_env", "\"" + vault.keyEnv() + "\" is not an environment variable name");
+        }
     }
 
     private void credential(String at, Credential c) {
@@ -192,6 +212,26 @@ final class ConfigValidator {
             for (int a = 0; a < p.approve().size(); a++) {
                 approve(at + ".approve[" + a + "]", p.approve().get(a), approvers);
             }
+        }
+    }
+
+    /** A policy's own grant_roles replace its upstream's, so they mean something only with JIT on. */
+    private void policyGrantRoles(List<Policy> policies, List<Upstream> upstreams) {
+        for (int i = 0; i < policies.size(); i++) {
+            Policy p = policies.get(i);
+            if (p.grantRoles() == null) {
+                continue;
+            }
+            String at = "policies[" + i + "].grant_roles";
+            boolean jit = upstreams.stream().anyMatch(u -> u.name() != null && u.name().equals(p.upstream()) && u.jit().enabled());
+            if (!jit) {
+                problem(at, "upstream \"" + p.upstream() + "\" does not have jit.enabled: true; sessions there log in as "
+                        + "the gateway's credential, which no policy can narrow");
+            }
+            if (p.grantRoles().isEmpty()) {
+                problem(at, "name at least one role (or leave grant_roles out to use the upstream's)");
+            }
+            roleNames(at, p.grantRoles());
         }
     }
 

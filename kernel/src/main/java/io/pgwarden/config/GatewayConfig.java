@@ -30,7 +30,7 @@ public record GatewayConfig(
         listen = listen != null ? listen : new Listen(null, null, null, null);
         admin = admin != null ? admin : new Admin(null, null, null);
         store = store != null ? store : new Store(null);
-        vault = vault != null ? vault : new Vault(null);
+        vault = vault != null ? vault : new Vault(null, null);
         plugins = plugins != null ? plugins : new Plugins(null);
         upstreams = upstreams != null ? List.copyOf(upstreams) : List.of();
         authenticators = authenticators != null ? List.copyOf(authenticators) : List.of();
@@ -90,7 +90,14 @@ public record GatewayConfig(
         }
     }
 
-    public record Vault(@JsonProperty("key_file") Path keyFile) {
+    /**
+     * Where the vault's master key comes from (docs/vault-and-jit.md).
+     *
+     * @param keyFile a file holding the key in base64, created on first start when absent
+     * @param keyEnv  the name of an environment variable holding the key in base64; when set,
+     *                it is used instead of {@code key_file}
+     */
+    public record Vault(@JsonProperty("key_file") Path keyFile, @JsonProperty("key_env") String keyEnv) {
         public Vault {
             keyFile = keyFile != null ? keyFile : Path.of("./data/vault.key");
         }
@@ -143,6 +150,11 @@ public record GatewayConfig(
         }
     }
 
+    /**
+     * Just-in-time roles (docs/vault-and-jit.md): each session runs as a role made for it,
+     * member of {@code grant_roles}, that expires after {@code role_ttl} and is dropped when
+     * the session ends.
+     */
     public record Jit(
             Boolean enabled,
             @JsonProperty("role_ttl") Duration roleTtl,
@@ -164,9 +176,11 @@ public record GatewayConfig(
             Deny deny,
             List<MaskRule> mask,
             String maskPredicates,
-            List<ApproveRule> approve) {
+            List<ApproveRule> approve,
+            @JsonProperty("grant_roles") List<String> grantRoles) {
         public Policy {
             maskPredicates = maskPredicates != null ? maskPredicates : "allow";
+            grantRoles = grantRoles != null ? List.copyOf(grantRoles) : null;
             match = match != null ? match : new Match(null, null);
             allow = allow != null ? allow : new Allow(null, null, null);
             deny = deny != null ? deny : new Deny(null, null, null);

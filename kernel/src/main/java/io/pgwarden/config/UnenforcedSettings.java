@@ -1,7 +1,6 @@
 package io.pgwarden.config;
 
 import io.pgwarden.config.GatewayConfig.Policy;
-import io.pgwarden.config.GatewayConfig.Upstream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,16 +17,6 @@ public final class UnenforcedSettings {
     /** Each entry is "path: what is missing"; empty when everything configured is enforced. */
     public static List<String> find(GatewayConfig config) {
         List<String> found = new ArrayList<>();
-        for (int i = 0; i < config.upstreams().size(); i++) {
-            Upstream u = config.upstreams().get(i);
-            String at = "upstreams[" + i + "]";
-            if (u.credential() != null && u.credential().passwordRef() != null) {
-                found.add(at + ".credential.password_ref: the credential vault is not available in this version; use password_env");
-            }
-            if (u.jit().enabled()) {
-                found.add(at + ".jit.enabled: just-in-time roles are not available in this version");
-            }
-        }
         for (int i = 0; i < config.policies().size(); i++) {
             Policy p = config.policies().get(i);
             String at = "policies[" + i + "]";

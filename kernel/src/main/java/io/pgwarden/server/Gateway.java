@@ -32,8 +32,13 @@ import io.pgwarden.session.ClientError;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionRegistry;
 import io.pgwarden.session.SessionServices;
+import io.pgwarden.jit.JitRoles;
 import io.pgwarden.store.Store;
 import io.pgwarden.store.StoreException;
+import io.pgwarden.upstream.PasswordSource;
+import io.pgwarden.vault.Secret;
+import io.pgwarden.vault.Vault;
+import io.pgwarden.vault.VaultException;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.tls.TlsSetupException;
 import io.pgwarden.upstream.UpstreamConnector;
@@ -99,19 +104,25 @@ public final class Gateway implements AutoCloseable {
      * first (it drains its queue and closes its sinks), then the store.
      */
     private static final class Audit implements AutoCloseable {
-        Store store;
+        /** Opens the store: the vault unlocks it. */
+        Vault vault;
         AuditLog log;
+        JitRoles jit;
         List<NamedSink> unclaimedSinks = List.of();
 
         @Override
         public void close() {
+            // Before the store closes: a role drop still under way must record its end.
+            if (jit != null) {
+                jit.close(10);
+            }
             if (log != null) {
                 log.close();
             } else {
                 PluginHost.closeSinks(unclaimedSinks);
             }
-            if (store != null) {
-                store.close();
+            if (vault != null) {
+                vault.close();
             }
         }
     }
@@ -126,7 +137,6 @@ public final class Gateway implements AutoCloseable {
             throw new GatewayStartException("the configuration asks for what this version cannot enforce, so it will not start:\n  "
                     + String.join("\n  ", unenforced));
         }
-        Map<String, String> passwords = upstreamPasswords(config.upstreams(), environment);
         ServerTls tls = serverTls(loaded);
         Path pluginDir = pluginDirectory(loaded);
         StatementAnalyzer analyzer;
@@ -148,20 +158,27 @@ public final class Gateway implements AutoCloseable {
             plugins = PluginHost.start(pluginDir);
             authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
             audit.unclaimedSinks = plugins.auditSinks(config.audit().sinks(), Clock.systemUTC(), loaded.baseDir());
-            audit.store = Store.open(Store.resolveUrl(config.store().url(), loaded.baseDir()));
-            audit.log = AuditLog.open(audit.store, AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
+            audit.vault = Vault.open(loaded, environment);
+            audit.log = AuditLog.open(audit.vault.store(), AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
                     config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
+            Map<String, PasswordSource> passwords = upstreamPasswords(config.upstreams(), environment, audit.vault);
             UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
+            boss = transport.newGroup(1);
+            workers = transport.newGroup(config.listen().eventLoops());
+            audit.jit = JitRoles.open(connector, audit.vault.store(), blocking, workers, Clock.systemUTC(), config.upstreams());
+            if (audit.jit.inUse()) {
+                // Roles a crashed gateway left behind go before anyone can connect.
+                audit.jit.sweep();
+                audit.jit.sweepPeriodically();
+            }
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
                     new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer, new io.pgwarden.masking.StandinResolver()),
-                    connector, new SessionRegistry(), blocking, clients, audit.log);
+                    connector, new SessionRegistry(), blocking, clients, audit.log, audit.jit);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
-                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log);
+                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.vault);
 
-            boss = transport.newGroup(1);
-            workers = transport.newGroup(config.listen().eventLoops());
             Channel server = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(transport.serverChannel())
@@ -196,7 +213,10 @@ public final class Gateway implements AutoCloseable {
             LOG.info("pgwarden listening on {} ({} transport, client TLS {})", gateway.address(), transport.name(),
                     config.listen().tls().mode().name().toLowerCase(java.util.Locale.ROOT));
             return gateway;
-        } catch (PluginLoadException | UpstreamException | StoreException | AdminStartException e) {
+        } catch (VaultException e) {
+            cleanUp(admin, plugins, authenticators, audit, boss, workers, blocking);
+            throw new GatewayStartException("vault: " + e.getMessage(), e);
+        } catch (PluginLoadException | UpstreamException | StoreException | AdminStartException | GatewayStartException e) {
             cleanUp(admin, plugins, authenticators, audit, boss, workers, blocking);
             throw new GatewayStartException(e.getMessage(), e);
         } catch (Exception e) {
@@ -259,20 +279,39 @@ public final class Gateway implements AutoCloseable {
         blocking.shutdownNow();
     }
 
-    private static Map<String, String> upstreamPasswords(List<Upstream> upstreams, Function<String, String> environment)
-            throws GatewayStartException {
-        Map<String, String> passwords = new HashMap<>();
+    /**
+     * Where each upstream's password comes from. Vault secrets are checked to exist now, and
+     * decrypted only when a login needs them; an environment variable is read now.
+     */
+    private static Map<String, PasswordSource> upstreamPasswords(List<Upstream> upstreams, Function<String, String> environment,
+                                                                 Vault vault) throws GatewayStartException, VaultException {
+        Map<String, PasswordSource> passwords = new HashMap<>();
         for (int i = 0; i < upstreams.size(); i++) {
             Upstream u = upstreams.get(i);
-            if (u.credential().password() != null) {
-                passwords.put(u.name(), u.credential().password());
-            } else if (u.credential().passwordEnv() != null) {
-                String value = environment.apply(u.credential().passwordEnv());
+            GatewayConfig.Credential c = u.credential();
+            if (c.password() != null) {
+                String value = c.password();
+                passwords.put(u.name(), () -> Secret.of(value));
+            } else if (c.passwordEnv() != null) {
+                String value = environment.apply(c.passwordEnv());
                 if (value == null || value.isEmpty()) {
                     throw new GatewayStartException("upstreams[" + i + "].credential.password_env: environment variable "
-                            + u.credential().passwordEnv() + " is not set");
+                            + c.passwordEnv() + " is not set");
                 }
-                passwords.put(u.name(), value);
+                passwords.put(u.name(), () -> Secret.of(value));
+            } else {
+                String name = c.passwordRef().substring("vault:".length());
+                if (!vault.contains(name)) {
+                    throw new GatewayStartException("upstreams[" + i + "].credential.password_ref: the vault holds no secret named "
+                            + name + "; store it with: pgwarden vault put " + name + " --config FILE");
+                }
+                passwords.put(u.name(), () -> {
+                    try {
+                        return vault.reveal(name);
+                    } catch (VaultException e) {
+                        throw new UpstreamException("upstream " + u.name() + ": " + e.getMessage(), e);
+                    }
+                });
             }
         }
         return passwords;

@@ -21,6 +21,8 @@ import io.pgwarden.plugin.api.Credentials;
 import io.pgwarden.plugin.api.Identity;
 import io.pgwarden.policy.PolicySelector;
 import io.pgwarden.tls.ServerTls;
+import io.pgwarden.jit.JitRole;
+import io.pgwarden.jit.JitRoles;
 import io.pgwarden.upstream.UpstreamConnection;
 import io.pgwarden.wire.BackendMessages;
 import io.pgwarden.wire.ClientEncodings;
@@ -82,6 +84,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private String database;
     private Identity identity;
     private Upstream upstream;
+    /** The role made for this session when its upstream uses JIT roles; dropped at close. */
+    private JitRole jitRole;
     private Channel upstreamChannel;
     private BackendKey upstreamKey;
     /** The gateway's cancel secret given to the client (the process id is the upstream's). */
@@ -185,6 +189,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             // After the client's own Terminate (already relayed) a second one would only meet a closed socket.
             upstreamChannel.writeAndFlush(clientTerminated ? Unpooled.EMPTY_BUFFER : FrontendMessages.terminate(upstreamChannel.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);
+        }
+        if (jitRole != null) {
+            JitRole role = jitRole;
+            if (upstreamChannel != null) {
+                // Once the session's own connection is gone, so the drop does not have to end it.
+                upstreamChannel.closeFuture().addListener(f -> services.jit().drop(role));
+            } else {
+                services.jit().drop(role);
+            }
         }
     }
 
@@ -442,9 +455,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         id, identity.name(), identity.issuer(), identity.groups(), tokenFacts(identity), clientAddress,
                         a.policy().name(), upstream.name());
                 policy = a.policy();
-                services.upstreams().connect(ctx.channel().eventLoop(), upstream,
-                        StartupParameters.forUpstream(startupParameters), id,
-                        services.statementGates().loginProbe(policy)).addListener(this::upstreamConnected);
+                if (upstream.jit().enabled()) {
+                    services.jit().create(upstream, policy, id)
+                            .whenComplete((created, failure) -> ctx.executor().execute(() -> jitRoleCreated(created, failure)));
+                } else {
+                    services.upstreams().connect(ctx.channel().eventLoop(), upstream,
+                            StartupParameters.forUpstream(startupParameters), id,
+                            services.statementGates().loginProbe(policy)).addListener(this::upstreamConnected);
+                }
             }
         }
     }
@@ -461,6 +479,26 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             facts.append(", expires ").append(Instant.ofEpochSecond(n.longValue()));
         }
         return facts.toString();
+    }
+
+    private void jitRoleCreated(JitRoles.Created created, Throwable failure) {
+        if (failure != null) {
+            if (state == State.CONNECTING) {
+                LOG.warn("session {}: no database role could be made for it: {}", id, JitRoles.rootMessage(failure));
+                fatal(ClientError.upstreamUnavailable(upstream.name(), id));
+            }
+            return;
+        }
+        if (state != State.CONNECTING) {
+            // The client left (or was ended) while its role was being made.
+            created.login().password().close();
+            services.jit().drop(created.role());
+            return;
+        }
+        jitRole = created.role();
+        services.upstreams().connect(ctx.channel().eventLoop(), upstream, created.login(),
+                StartupParameters.forUpstream(startupParameters), id,
+                services.statementGates().loginProbe(policy)).addListener(this::upstreamConnected);
     }
 
     private void upstreamConnected(Future<? super UpstreamConnection> future) {
@@ -735,13 +773,25 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             end = Instant.ofEpochSecond(exp.longValue());
             why = "the token it was opened with expired at " + end;
         } else {
+            end = null;
+            why = null;
+        }
+        // A just-in-time role stops admitting logins at its expiry, but PostgreSQL lets a
+        // connection that is in outlive it; the gateway ends the session then, so a role
+        // past its VALID UNTIL never serves anyone (and the sweep may drop it).
+        if (jitRole != null && (end == null || jitRole.expires().isBefore(end))) {
+            end = jitRole.expires();
+            why = "its database role " + jitRole.name() + " expired (upstream's jit.role_ttl)";
+        }
+        if (end == null) {
             return null;
         }
+        String reason = why;
         long delay = Math.max(0, Duration.between(now, end).toMillis());
         lifetimeTimer = ctx.executor().schedule(() -> {
             if (state == State.READY) {
-                LOG.info("session {}: identity {} ended: {}", id, identity.name(), why);
-                fatal(ClientError.sessionLifetimeEnded(why));
+                LOG.info("session {}: identity {} ended: {}", id, identity.name(), reason);
+                fatal(ClientError.sessionLifetimeEnded(reason));
             }
         }, delay, TimeUnit.MILLISECONDS);
         return end;

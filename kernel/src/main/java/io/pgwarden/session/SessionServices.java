@@ -5,6 +5,7 @@ import io.pgwarden.audit.AuditLog;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
+import io.pgwarden.jit.JitRoles;
 import io.pgwarden.policy.PolicySelector;
 import io.pgwarden.policy.StatementGateFactory;
 import io.pgwarden.tls.ServerTls;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executor;
  * @param blockingExecutor runs plugin calls that may block (virtual threads), off the event loops
  * @param clientChannels   every open client channel, for the connection limit and shutdown
  * @param audit            the audit trail: intents before statements are forwarded, outcomes after
+ * @param jit              makes and drops the sessions' roles on upstreams with jit.enabled
  */
 public record SessionServices(
         GatewayConfig config,
@@ -31,5 +33,6 @@ public record SessionServices(
         SessionRegistry registry,
         Executor blockingExecutor,
         ChannelGroup clientChannels,
-        AuditLog audit) {
+        AuditLog audit,
+        JitRoles jit) {
 }

@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
  * ({@link #migrate}). One connection stays open for the store's lifetime so the database
  * stays open between the components' own connections.
  *
+ * <p>The file is encrypted ({@code CIPHER=AES}) with a file password that the caller gets
+ * from the vault's keyring ({@code io.pgwarden.vault}); the store never reads it from the
+ * configuration.
+ *
  * <p>Durability: H2 normally writes committed changes to the file up to a second later
  * ({@code WRITE_DELAY}); the store sets it to 0, so every commit is in the file (the
  * operating system's cache) when it returns and survives the process being killed. Forcing
@@ -40,12 +44,15 @@ public final class Store implements AutoCloseable {
     private final String displayName;
     private final Connection keeper;
     private final String id;
+    /** H2's password: the file password, a space, and the (empty) user password. */
+    private final char[] password;
 
-    private Store(String url, String displayName, Connection keeper, String id) {
+    private Store(String url, String displayName, Connection keeper, String id, char[] password) {
         this.url = url;
         this.displayName = displayName;
         this.keeper = keeper;
         this.id = id;
+        this.password = password;
     }
 
     /**
@@ -67,7 +74,12 @@ public final class Store implements AutoCloseable {
                     + "gateway stops; use jdbc:h2:file:PATH");
         }
         if (restLower.startsWith("tcp:") || restLower.startsWith("ssl:")) {
-            return url;
+            throw new StoreException("store.url: \"" + url + "\": the gateway encrypts its store and keeps the keyring "
+                    + "beside the file, so it needs a local file: use jdbc:h2:file:PATH");
+        }
+        if (restLower.contains(";cipher=")) {
+            throw new StoreException("store.url: \"" + url + "\": leave CIPHER out; the gateway always encrypts the store "
+                    + "(AES, with a random key from its vault)");
         }
         String prefix = "jdbc:h2:";
         if (restLower.startsWith("file:")) {
@@ -88,18 +100,27 @@ public final class Store implements AutoCloseable {
         return "jdbc:h2:file:" + baseDir.resolve(file).toAbsolutePath().normalize() + settings;
     }
 
-    /** Opens (creating when absent) the database at a URL from {@link #resolveUrl}. */
-    public static Store open(String url) throws StoreException {
+    /**
+     * Opens (creating when absent) the encrypted database at a URL from {@link #resolveUrl}.
+     *
+     * @param filePassword H2's file password (a copy is kept while the store is open, for
+     *                     new connections, and zeroed at {@link #close})
+     */
+    public static Store open(String url, char[] filePassword) throws StoreException {
         String key = fileKey(url);
         if (!OPEN.add(key)) {
             throw new StoreException("store.url: " + url + " is already open in this process");
         }
-        String full = url + (url.toLowerCase(Locale.ROOT).contains(";db_close_on_exit=") ? "" : ";DB_CLOSE_ON_EXIT=FALSE");
+        String full = url + ";CIPHER=AES"
+                + (url.toLowerCase(Locale.ROOT).contains(";db_close_on_exit=") ? "" : ";DB_CLOSE_ON_EXIT=FALSE");
+        char[] password = new char[filePassword.length + 1];
+        System.arraycopy(filePassword, 0, password, 0, filePassword.length);
+        password[filePassword.length] = ' ';
         Connection keeper = null;
         try {
             // The gateway closes the store itself at shutdown, after the audit writer has
             // drained; H2's own shutdown hook would close it under the writer's feet.
-            keeper = DriverManager.getConnection(full, USER, "");
+            keeper = DriverManager.getConnection(full, properties(password));
             try (Statement s = keeper.createStatement()) {
                 s.execute("SET WRITE_DELAY 0");
                 s.execute("CREATE TABLE IF NOT EXISTS store_info (id VARCHAR(64) NOT NULL, "
@@ -109,14 +130,23 @@ public final class Store implements AutoCloseable {
                         + "applied_at TIMESTAMP(6) WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP)");
             }
             String id = storeId(keeper);
-            Store store = new Store(full, url, keeper, id);
+            Store store = new Store(full, url, keeper, id, password);
             LOG.info("state store {} opened (store id {})", url, id);
             return store;
         } catch (SQLException e) {
             OPEN.remove(key);
             closeQuietly(keeper);
+            java.util.Arrays.fill(password, '\0');
             throw new StoreException("store.url: cannot open " + url + ": " + describe(e), e);
         }
+    }
+
+    /** H2 clears a char[] password it is given, so each connection gets a copy. */
+    private static java.util.Properties properties(char[] password) {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("user", USER);
+        p.put("password", password.clone());
+        return p;
     }
 
     /** The database a URL names, whatever settings follow it: the key of {@link #OPEN}. */
@@ -145,6 +175,10 @@ public final class Store implements AutoCloseable {
         if (e.getErrorCode() == 90020) {
             return "the database file is in use by another process (is another gateway running with this store?)";
         }
+        // 90049: "Encryption error in file": the file password (from the keyring) is not this file's.
+        if (e.getErrorCode() == 90049) {
+            return "the file does not open with the key in its keyring (was the keyring replaced, or the file copied from another store?)";
+        }
         String message = e.getMessage();
         int newline = message == null ? -1 : message.indexOf('\n');
         return newline < 0 ? String.valueOf(message) : message.substring(0, newline);
@@ -166,25 +200,27 @@ public final class Store implements AutoCloseable {
      * network ({@code jdbc:h2:tcp:}), which has no folder of ours.
      */
     public java.util.Optional<Path> localBase() {
-        String lower = displayName.toLowerCase(Locale.ROOT);
-        String rest;
-        if (lower.startsWith("jdbc:h2:file:")) {
-            rest = displayName.substring("jdbc:h2:file:".length());
-        } else if (lower.startsWith("jdbc:h2:tcp:") || lower.startsWith("jdbc:h2:ssl:") || lower.startsWith("jdbc:h2:mem:")) {
-            return java.util.Optional.empty();
-        } else {
-            rest = displayName.substring("jdbc:h2:".length());
-        }
+        return java.util.Optional.of(fileBase(displayName));
+    }
+
+    /**
+     * The database file without H2's {@code .mv.db}, for a URL from {@link #resolveUrl}:
+     * where the files that belong with the store (its keyring, the audit journal) are kept.
+     */
+    public static Path fileBase(String resolvedUrl) {
+        String lower = resolvedUrl.toLowerCase(Locale.ROOT);
+        String rest = lower.startsWith("jdbc:h2:file:") ? resolvedUrl.substring("jdbc:h2:file:".length())
+                : resolvedUrl.substring("jdbc:h2:".length());
         String file = rest.split(";", 2)[0];
         if (file.startsWith("~")) {
             file = System.getProperty("user.home") + file.substring(1);
         }
-        return java.util.Optional.of(Path.of(file).toAbsolutePath().normalize());
+        return Path.of(file).toAbsolutePath().normalize();
     }
 
     /** A new connection with auto-commit on; the caller closes it. */
     public Connection connect() throws SQLException {
-        return DriverManager.getConnection(url, USER, "");
+        return DriverManager.getConnection(url, properties(password));
     }
 
     /**
@@ -253,6 +289,7 @@ public final class Store implements AutoCloseable {
             LOG.warn("store {}: shutdown: {}", displayName, describe(e));
         } finally {
             closeQuietly(keeper);
+            java.util.Arrays.fill(password, '\0');
             OPEN.remove(fileKey(displayName));
         }
     }

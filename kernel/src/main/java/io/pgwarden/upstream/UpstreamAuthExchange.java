@@ -10,6 +10,8 @@ import io.pgwarden.wire.MessageReader;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import io.pgwarden.vault.Secret;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -17,17 +19,18 @@ import java.util.List;
  * The gateway's side of upstream password authentication as a step function: given the
  * server's Authentication message, the reply to send (or null once the server said OK).
  * Supports SCRAM-SHA-256 (as pgjdbc does, through ongres scram-client), MD5, cleartext
- * and trust. No I/O here; the handshake handler does that.
+ * and trust. No I/O here; the handshake handler does that. The password is read from the
+ * {@link Secret} only while a reply is computed; the connector wipes it when the login ends.
  */
 final class UpstreamAuthExchange {
     static final String SCRAM_SHA_256 = "SCRAM-SHA-256";
 
     private final String user;
-    private final String password;
+    private final Secret password;
     private ScramClient scram;
     private boolean done;
 
-    UpstreamAuthExchange(String user, String password) {
+    UpstreamAuthExchange(String user, Secret password) {
         this.user = user;
         this.password = password;
     }
@@ -45,7 +48,14 @@ final class UpstreamAuthExchange {
                     done = true;
                     yield null;
                 }
-                case BackendMessages.AUTH_CLEARTEXT_PASSWORD -> FrontendMessages.password(alloc, password);
+                case BackendMessages.AUTH_CLEARTEXT_PASSWORD -> {
+                    byte[] utf8 = password.utf8();
+                    try {
+                        yield FrontendMessages.password(alloc, utf8);
+                    } finally {
+                        Arrays.fill(utf8, (byte) 0);
+                    }
+                }
                 case BackendMessages.AUTH_MD5_PASSWORD ->
                         FrontendMessages.password(alloc, md5(MessageReader.authenticationData(authentication)));
                 case BackendMessages.AUTH_SASL -> saslStart(alloc, MessageReader.saslMechanisms(authentication));
@@ -71,7 +81,7 @@ final class UpstreamAuthExchange {
         scram = ScramClient.builder()
                 .advertisedMechanisms(List.of(SCRAM_SHA_256))
                 .username(user)
-                .password(password.toCharArray())
+                .password(password.chars())
                 .build();
         byte[] first = scram.clientFirstMessage().toString().getBytes(StandardCharsets.UTF_8);
         return FrontendMessages.saslInitialResponse(alloc, SCRAM_SHA_256, first);
@@ -97,7 +107,11 @@ final class UpstreamAuthExchange {
     }
 
     private String md5(byte[] salt) {
-        byte[] inner = digest(concat((password + user).getBytes(StandardCharsets.UTF_8)));
+        byte[] secret = password.utf8();
+        byte[] secretAndUser = concat(secret, user.getBytes(StandardCharsets.UTF_8));
+        byte[] inner = digest(secretAndUser);
+        Arrays.fill(secret, (byte) 0);
+        Arrays.fill(secretAndUser, (byte) 0);
         byte[] outer = digest(concat(HexFormat.of().formatHex(inner).getBytes(StandardCharsets.UTF_8), salt));
         return "md5" + HexFormat.of().formatHex(outer);
     }

@@ -25,9 +25,10 @@ import javax.net.ssl.SSLException;
 public final class UpstreamConnector {
     private final UpstreamChannels channels;
     private final Map<String, SslContext> tlsByUpstream = new HashMap<>();
-    private final Map<String, String> passwords;
+    private final Map<String, PasswordSource> passwords;
 
-    public UpstreamConnector(UpstreamChannels channels, LoadedConfig loaded, Map<String, String> passwords)
+    /** @param passwords each upstream's credential password, by upstream name */
+    public UpstreamConnector(UpstreamChannels channels, LoadedConfig loaded, Map<String, PasswordSource> passwords)
             throws UpstreamException {
         this.channels = channels;
         this.passwords = Map.copyOf(passwords);
@@ -60,15 +61,49 @@ public final class UpstreamConnector {
      */
     public Future<UpstreamConnection> connect(EventLoop loop, Upstream upstream, Map<String, String> parameters,
                                               String sessionId, String extraProbe) {
+        UpstreamLogin login;
+        try {
+            login = credentialLogin(upstream);
+        } catch (UpstreamException e) {
+            return loop.newFailedFuture(e);
+        }
+        return connect(loop, upstream, login, parameters, sessionId, extraProbe);
+    }
+
+    /** The upstream's configured credential, its password freshly read (the caller passes it on or wipes it). */
+    public UpstreamLogin credentialLogin(Upstream upstream) throws UpstreamException {
+        PasswordSource source = passwords.get(upstream.name());
+        if (source == null) {
+            throw new UpstreamException("upstream " + upstream.name() + " has no password source");
+        }
+        return new UpstreamLogin(upstream.credential().user(), source.open());
+    }
+
+    public Future<UpstreamConnection> connect(EventLoop loop, Upstream upstream, UpstreamLogin login,
+                                              Map<String, String> parameters, String sessionId) {
+        return connect(loop, upstream, login, parameters, sessionId, null);
+    }
+
+    /**
+     * Connects and logs in as {@code login}, whose password is wiped when the login has
+     * succeeded or failed.
+     *
+     * @param parameters startup parameters to pass on (user and database are set here)
+     * @param extraProbe a query to run after the login's own (the masking catalog), whose
+     *                   rows come back in {@link UpstreamConnection#probeRows()}; null for none
+     */
+    public Future<UpstreamConnection> connect(EventLoop loop, Upstream upstream, UpstreamLogin login,
+                                              Map<String, String> parameters, String sessionId, String extraProbe) {
         Promise<UpstreamConnection> promise = loop.newPromise();
+        promise.addListener(f -> login.password().close());
         Map<String, String> startup = new java.util.LinkedHashMap<>();
-        startup.put("user", upstream.credential().user());
+        startup.put("user", login.user());
         startup.put("database", upstream.database());
         parameters.forEach(startup::putIfAbsent);
         // As libpq: no SSLRequest over a Unix socket, where PostgreSQL never offers TLS.
         SslContext tls = isUnixSocket(upstream) ? null : tlsByUpstream.get(upstream.name());
         UpstreamHandshakeHandler handshake = new UpstreamHandshakeHandler(upstream, tls,
-                startup, new UpstreamAuthExchange(upstream.credential().user(), passwords.get(upstream.name())), promise, extraProbe);
+                startup, new UpstreamAuthExchange(login.user(), login.password()), promise, extraProbe);
         bootstrap(loop, upstream).handler(handshake).connect(address(upstream)).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 promise.tryFailure(new UpstreamException("cannot reach upstream " + upstream.name() + " at "

@@ -85,6 +85,13 @@ public final class FrontendMessages {
         return BackendMessages.patchLength(buf);
     }
 
+    /** PasswordMessage carrying a cleartext password given as UTF-8 bytes (which the caller wipes). */
+    public static ByteBuf password(ByteBufAllocator alloc, byte[] utf8) {
+        ByteBuf buf = alloc.buffer(6 + utf8.length);
+        buf.writeByte(PASSWORD).writeInt(5 + utf8.length).writeBytes(utf8).writeByte(0);
+        return buf;
+    }
+
     public static ByteBuf saslInitialResponse(ByteBufAllocator alloc, String mechanism, byte[] data) {
         ByteBuf buf = alloc.buffer();
         buf.writeByte(PASSWORD).writeInt(0);

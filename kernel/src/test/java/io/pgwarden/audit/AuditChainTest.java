@@ -32,7 +32,7 @@ class AuditChainTest {
 
     @BeforeEach
     void writeChain() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "alice")));
             long a = await(log.recordIntent("s1", new StatementIntent("UPDATE t SET x = 1", "fp", "UPDATE",
                     List.of("public.t"), AuditEvent.Decision.ALLOW, null)));
@@ -48,7 +48,7 @@ class AuditChainTest {
     }
 
     private VerifyResult tamperAndVerify(String... sql) throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir))) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir))) {
             try (Connection c = store.connect(); Statement s = c.createStatement()) {
                 for (String statement : sql) {
                     s.execute(statement);
@@ -158,7 +158,7 @@ class AuditChainTest {
 
     @Test
     void theChainContinuesAcrossRestartsAndStillVerifies() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s3", "carol")));
             await(log.sessionEnded("s3", "done"));
             assertThat(log.verify()).isEqualTo(VerifyResult.ok(12, 12));

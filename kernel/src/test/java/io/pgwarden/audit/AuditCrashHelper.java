@@ -14,7 +14,7 @@ public final class AuditCrashHelper {
     }
 
     public static void main(String[] args) throws Exception {
-        Store store = Store.open(args[0]);
+        Store store = AuditFixture.store(args[0]);
         AuditLog log = AuditFixture.open(store);
         AuditFixture.await(log.sessionStarted(AuditFixture.session("s1", "crash-test")));
         long done = AuditFixture.await(log.recordIntent("s1", StatementIntent.allowed("SELECT 1")));

@@ -43,7 +43,7 @@ class AuditCrashRecoveryTest {
         }
         assertThat(child.exitValue()).isEqualTo(137);
 
-        try (Store store = Store.open(url); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(url); AuditLog log = AuditFixture.open(store)) {
             assertThat(log.recordsWritten()).as("an outcome for the intent and the session's end").isEqualTo(2);
             List<AuditEntry> entries = log.list("crash-test", null, 10);
             assertThat(entries).extracting(e -> e.event().kind()).containsExactly(AuditEvent.Kind.SESSION_START,
@@ -58,7 +58,7 @@ class AuditCrashRecoveryTest {
             assertThat(entries.get(3).event().reason()).isEqualTo(AuditLog.SESSION_STOPPED);
             assertThat(log.verify().ok()).isTrue();
         }
-        try (Store store = Store.open(url); AuditLog again = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(url); AuditLog again = AuditFixture.open(store)) {
             assertThat(again.recordsWritten()).as("recovered once, not on every start").isZero();
         }
     }

@@ -16,6 +16,17 @@ final class AuditFixture {
     private AuditFixture() {
     }
 
+    /**
+     * The audit tests' own store file password. The gateway takes its password from the
+     * vault's keyring; these tests exercise the store beneath the vault.
+     */
+    private static final String FILE_PASSWORD = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /** Opens (creating) the encrypted store at {@code url} with the tests' file password. */
+    static Store store(String url) throws StoreException {
+        return Store.open(url, FILE_PASSWORD.toCharArray());
+    }
+
     static String url(Path dir) {
         return "jdbc:h2:file:" + dir.resolve("store");
     }

@@ -80,7 +80,7 @@ class AuditJournalTest {
         }
         assertThat(AuditJournal.read(journalBase()).entries()).extracting(e -> e.record().seq()).containsExactly(1L, 2L, 3L);
 
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             List<AuditEntry> entries = log.list(null, null, 10);
             assertThat(entries).extracting(e -> e.event().kind()).containsExactly(AuditEvent.Kind.SESSION_START,
                     AuditEvent.Kind.STATEMENT, AuditEvent.Kind.SESSION_END);
@@ -123,7 +123,7 @@ class AuditJournalTest {
             pos += 8 + length;
         }
         Files.write(segment, bytes);
-        try (Store store = Store.open(AuditFixture.url(dir))) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir))) {
             assertThatThrownBy(() -> AuditFixture.open(store)).hasMessageContaining("record 2 does not continue the hash chain");
         }
     }
@@ -149,13 +149,13 @@ class AuditJournalTest {
         assertThat(AuditJournal.read(journalBase()).entries()).extracting(e -> e.record().seq()).contains(running);
 
         // The stopped gateway's store, read as `pgwarden audit list` does: the journal is applied first.
-        try (Store store = Store.open(url)) {
+        try (Store store = AuditFixture.store(url)) {
             List<AuditEntry> entries = new AuditReader(store).list(null, null, 10);
             assertThat(entries).extracting(e -> e.event().statement()).contains("SELECT 1", "DELETE FROM big_table");
             assertThat(entries.getLast().pending()).isTrue();
             assertThat(new AuditReader(store).verify().ok()).isTrue();
         }
-        try (Store store = Store.open(url); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(url); AuditLog log = AuditFixture.open(store)) {
             assertThat(log.recordsWritten()).as("an outcome for the intent and the session's end").isEqualTo(2);
             List<AuditEntry> entries = log.list("crash-test", null, 10);
             assertThat(entries).extracting(e -> e.event().kind()).containsExactly(AuditEvent.Kind.SESSION_START,
@@ -169,7 +169,7 @@ class AuditJournalTest {
 
     @Test
     void segmentsAreDeletedOnceTheStoreHoldsTheirRecords() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             for (int i = 0; i < 50; i++) {
                 long seq = await(log.recordIntent("s1", StatementIntent.allowed("SELECT " + i)));
@@ -188,7 +188,7 @@ class AuditJournalTest {
 
     @Test
     void aReusedSegmentDoesNotReplayTheEntriesOfItsEarlierUse() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             Path first = AuditJournal.segments(journalBase()).firstEntry().getValue();
             Object firstFile = Files.getAttribute(first, "unix:ino");
@@ -220,7 +220,7 @@ class AuditJournalTest {
     @Test
     void aJournalThatCannotBeWrittenRefusesStatementsUntilItCanAgain() throws Exception {
         assumeTrue(chattr("-i", dir), "chattr works here");
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             List<Path> segments = new ArrayList<>(AuditJournal.segments(journalBase()).values());
             // Immutable: writes through the open file fail (EPERM), and no new segment can be made.
@@ -246,7 +246,7 @@ class AuditJournalTest {
             assertThat(log.list(null, null, 10)).extracting(e -> e.event().statement()).containsOnly(null, "SELECT 1");
             assertThat(log.verify()).isEqualTo(VerifyResult.ok(3, 3));
         }
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             assertThat(log.verify().ok()).isTrue();
             assertThat(log.list(null, null, 10)).extracting(e -> e.event().statement()).doesNotContain("DELETE FROM t");
         }

@@ -32,7 +32,7 @@ class AuditLogTest {
 
     @Test
     void aStatementIsListedWithItsOutcomeAndTheChainVerifies() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "report-bot")));
             long intent = await(log.recordIntent("s1", new StatementIntent("SELECT * FROM t WHERE id = 1", "fp1", "SELECT",
                     List.of("public.t"), AuditEvent.Decision.ALLOW, null)));
@@ -67,7 +67,7 @@ class AuditLogTest {
         List<CompletableFuture<Void>> outcomes = java.util.Collections.synchronizedList(new ArrayList<>());
         long commits;
         long records;
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             for (int t = 0; t < threads; t++) {
                 await(log.sessionStarted(session("s" + t, "agent-" + t)));
             }
@@ -95,7 +95,7 @@ class AuditLogTest {
         assertThat(records).isEqualTo(threads + 2L * threads * perThread);
         assertThat(commits).as("group commit: %d records in %d commits", records, commits).isLessThan(records);
         // Durable: a new store object on the same file sees every statement with its outcome.
-        try (Store store = Store.open(AuditFixture.url(dir))) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir))) {
             AuditReader reader = new AuditReader(store);
             List<AuditEntry> all = reader.list(null, null, 100_000);
             assertThat(all.stream().filter(e -> e.event().kind() == AuditEvent.Kind.STATEMENT))
@@ -107,7 +107,7 @@ class AuditLogTest {
 
     @Test
     void verifyWhileTheWriterWritesSeesAConsistentSnapshot() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
                 for (int i = 0; i < 2_000; i++) {
@@ -127,7 +127,7 @@ class AuditLogTest {
 
     @Test
     void aSessionThatEndsFirstLeavesItsOpenIntentsUnknownAndRefusesLateOutcomes() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             long open = await(log.recordIntent("s1", StatementIntent.allowed("SELECT pg_sleep(60)")));
             await(log.sessionEnded("s1", "client disconnected"));
@@ -148,7 +148,7 @@ class AuditLogTest {
 
     @Test
     void aStatementStillRunningIsListedAsPending() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             await(log.recordIntent("s1", StatementIntent.allowed("SELECT pg_sleep(60)")));
             AuditEntry running = log.list(null, null, 10).getLast();
@@ -159,7 +159,7 @@ class AuditLogTest {
 
     @Test
     void aCleanCloseEndsOpenSessionsAndTheirStatementsAsStopped() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir))) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir))) {
             try (AuditLog log = AuditFixture.open(store)) {
                 await(log.sessionStarted(session("s1", "a")));
                 await(log.recordIntent("s1", StatementIntent.allowed("SELECT pg_sleep(60)")));
@@ -178,7 +178,7 @@ class AuditLogTest {
 
     @Test
     void whenTheStoreFailsIntentsFailAndTheChainContinuesIntactOnceItWorksAgain() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             try (Connection c = store.connect(); Statement s = c.createStatement()) {
                 s.execute("ALTER TABLE audit_record RENAME TO audit_record_away");
@@ -215,7 +215,7 @@ class AuditLogTest {
     @Test
     void aFullQueueRefusesAtOnceInsteadOfBlocking() throws Exception {
         AuditLog.Settings small = new AuditLog.Settings("gw-test", false, 2, false, AuditFixture.settings().delivery());
-        try (Store store = Store.open(AuditFixture.url(dir));
+        try (Store store = AuditFixture.store(AuditFixture.url(dir));
              AuditLog log = AuditLog.open(store, small, List.of(), Clock.systemUTC())) {
             await(log.sessionStarted(session("s1", "a")));
             List<CompletableFuture<Long>> futures = new ArrayList<>();
@@ -249,7 +249,7 @@ class AuditLogTest {
     @Test
     void aCallbackThatBlocksDoesNotStallTheWriter() throws Exception {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             // A careless caller chains blocking work without an executor. The journal's lock is
             // held while it does, so that the future is not complete yet (else the callback would
@@ -281,7 +281,7 @@ class AuditLogTest {
     @Test
     void listFiltersByIdentityAndTimeAndKeepsTheNewest() throws Exception {
         MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-        try (Store store = Store.open(AuditFixture.url(dir));
+        try (Store store = AuditFixture.store(AuditFixture.url(dir));
              AuditLog log = AuditLog.open(store, AuditFixture.settings(), List.of(), clock)) {
             await(log.sessionStarted(session("s1", "alice")));
             await(log.sessionStarted(session("s2", "bob")));
@@ -302,12 +302,12 @@ class AuditLogTest {
     @Test
     void redactionChoosesTheNormalizedTextOnlyWhenOn() throws Exception {
         AuditLog.Settings redacting = new AuditLog.Settings("gw-test", true, 100, false, AuditFixture.settings().delivery());
-        try (Store store = Store.open(AuditFixture.url(dir));
+        try (Store store = AuditFixture.store(AuditFixture.url(dir));
              AuditLog log = AuditLog.open(store, redacting, List.of(), Clock.systemUTC())) {
             assertThat(log.redactsLiterals()).isTrue();
             assertThat(log.statementText("SELECT 'secret'", () -> "SELECT $1")).isEqualTo("SELECT $1");
         }
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             assertThat(log.statementText("SELECT 'secret'", () -> {
                 throw new AssertionError("not computed when redaction is off");
             })).isEqualTo("SELECT 'secret'");
@@ -317,7 +317,7 @@ class AuditLogTest {
     @Test
     void aHugeStatementIsStoredCutWithItsLengthAndDigest() throws Exception {
         String huge = "SELECT '" + "x".repeat(AuditLog.MAX_STATEMENT_CHARS + 10) + "'";
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = AuditFixture.open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             await(log.recordIntent("s1", StatementIntent.allowed(huge)));
             String stored = log.list(null, null, 10).getLast().event().statement();

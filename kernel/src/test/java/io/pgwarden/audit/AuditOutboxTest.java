@@ -105,7 +105,7 @@ class AuditOutboxTest {
     @Test
     void aReceiverOutageDelaysEventsButLosesNoneAndDuplicatesNone() throws Exception {
         outage.set(4);
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = open(store)) {
             await(log.sessionStarted(session("s1", "report-bot")));
             for (int i = 0; i < 40; i++) {
                 long seq = await(log.recordIntent("s1", StatementIntent.allowed("SELECT " + i)));
@@ -125,7 +125,7 @@ class AuditOutboxTest {
 
     @Test
     void aRestartDoesNotResendWhatWasDelivered() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir))) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir))) {
             List<String> before;
             try (AuditLog log = open(store)) {
                 await(log.sessionStarted(session("s1", "a")));
@@ -146,7 +146,7 @@ class AuditOutboxTest {
 
     @Test
     void aStatementIsDeliveredWhenItsOutcomeIsInWithoutHoldingBackLaterOnes() throws Exception {
-        try (Store store = Store.open(AuditFixture.url(dir)); AuditLog log = open(store)) {
+        try (Store store = AuditFixture.store(AuditFixture.url(dir)); AuditLog log = open(store)) {
             await(log.sessionStarted(session("s1", "a")));
             await(log.sessionStarted(session("s2", "b")));
             long slow = await(log.recordIntent("s1", StatementIntent.allowed("SELECT pg_sleep(600)")));

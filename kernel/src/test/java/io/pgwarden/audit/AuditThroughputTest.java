@@ -37,7 +37,7 @@ class AuditThroughputTest {
     private void measure(boolean sync, int sessions, int statementsEach) throws Exception {
         AuditLog.Settings settings = new AuditLog.Settings("gw-bench", false, 20_000, sync, AuditFixture.settings().delivery());
         Path d = dir.resolve((sync ? "sync" : "nosync") + sessions);
-        try (Store store = Store.open(AuditFixture.url(d));
+        try (Store store = AuditFixture.store(AuditFixture.url(d));
              AuditLog log = AuditLog.open(store, settings, List.of(), Clock.systemUTC())) {
             for (int s = 0; s < sessions; s++) {
                 await(log.sessionStarted(session("s" + s, "agent-" + s)));

@@ -97,8 +97,8 @@ class AuditCommandTest {
 
         // Someone edits a statement in the store: verify names the record and exits 2.
         long seq;
-        try (Store store = Store.open("jdbc:h2:file:" + dir.resolve("data/pgwarden"));
-             Connection c = store.connect(); Statement s = c.createStatement()) {
+        try (io.pgwarden.vault.Vault vault = io.pgwarden.vault.Vault.open(io.pgwarden.config.ConfigLoader.load(config), name -> null);
+             Connection c = vault.store().connect(); Statement s = c.createStatement()) {
             var rs = s.executeQuery("SELECT seq FROM audit_record WHERE statement = 'SELECT 41 + 1'");
             rs.next();
             seq = rs.getLong(1);

@@ -43,6 +43,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aPolicysGrantRolesNeedJitOnItsUpstream() throws Exception {
+        String withGrant = VALID.replace("upstream: app\n", "upstream: app\n    grant_roles: [writer]\n");
+        assertThat(failure(withGrant).problems()).contains("gw.yaml: policies[0].grant_roles: upstream \"app\" does not have "
+                + "jit.enabled: true; sessions there log in as the gateway's credential, which no policy can narrow");
+        String jit = withGrant.replace("credential: { user: gw, password_env: APP_PW }",
+                "credential: { user: gw, password_ref: \"vault:gw\" }\n    jit: { enabled: true, grant_roles: [reader], role_ttl: 0s }");
+        assertThat(failure(jit).problems()).containsExactly("gw.yaml: upstreams[0].jit.role_ttl: must be longer than zero");
+        assertThat(parse(jit.replace("role_ttl: 0s", "role_ttl: 15m")).config().policies().get(0).grantRoles()).containsExactly("writer");
+    }
+
+    @Test
+    void vaultKeyEnvMustNameAnEnvironmentVariable() {
+        assertThat(failure(VALID + "vault: { key_env: \"not a name\" }\n").problems())
+                .containsExactly("gw.yaml: vault.key_env: \"not a name\" is not an environment variable name");
+    }
+
+    @Test
     void sessionMaxLifetimeIsTokenOrADuration() throws Exception {
         assertThat(parse(VALID).config().session().fixedLifetime()).isEmpty();
         assertThat(parse(VALID + "session: { max_lifetime: 8h }\n").config().session().fixedLifetime())

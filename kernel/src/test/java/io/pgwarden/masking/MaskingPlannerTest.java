@@ -24,7 +24,7 @@ class MaskingPlannerTest {
         analyzer = StatementAnalyzer.create();
         GatewayConfig.Policy policy = new GatewayConfig.Policy("p", null, "u", null, null, List.of(
                 new GatewayConfig.MaskRule("mk.customers.email", null, "email"),
-                new GatewayConfig.MaskRule("mk.customers.ssn", null, "redact")), null, null);
+                new GatewayConfig.MaskRule("mk.customers.ssn", null, "redact")), null, null, null);
         rules = MaskRules.compile(policy, new StandinResolver());
     }
 

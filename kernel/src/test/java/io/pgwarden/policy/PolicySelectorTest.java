@@ -20,7 +20,7 @@ class PolicySelectorTest {
     }
 
     private static Policy policy(String name, List<String> groups, List<String> names, String upstream) {
-        return new Policy(name, new Match(groups, names), upstream, null, null, null, null, null);
+        return new Policy(name, new Match(groups, names), upstream, null, null, null, null, null, null);
     }
 
     private static Identity identity(String name, String... groups) {

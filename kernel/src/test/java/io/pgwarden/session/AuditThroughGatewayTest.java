@@ -148,7 +148,9 @@ class AuditThroughGatewayTest {
             gateway.destroyForcibly();
         }
 
-        try (Store store = Store.open("jdbc:h2:file:" + dir.resolve("data/pgwarden"))) {
+        // The store is encrypted: only the configuration's vault key opens it.
+        try (io.pgwarden.vault.Vault vault = io.pgwarden.vault.Vault.open(io.pgwarden.config.ConfigLoader.load(config), name -> null)) {
+            Store store = vault.store();
             List<AuditEntry> entries = new AuditReader(store).list(null, null, 10_000);
             List<String> texts = entries.stream().filter(e -> e.event().kind() == AuditEvent.Kind.STATEMENT)
                     .map(e -> e.event().statement()).filter(t -> !isDriversOwn(t)).toList();

@@ -85,10 +85,12 @@ public final class TestGateway implements AutoCloseable {
     }
 
     public static String yaml(LocalPostgres pg, Settings s) {
+        String store = freshStoreUrl();
         return """
                 listen: { host: 127.0.0.1, port: 0, tls: { mode: %s } }
                 plugins: { dir: "%s" }
                 store: { url: "%s" }
+                vault: { key_file: "%s" }
                 upstreams:
                   - name: app
                     host: %s
@@ -108,7 +110,7 @@ public final class TestGateway implements AutoCloseable {
                     upstream: app
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
                 limits: { %s }
-                """.formatted(s.tlsMode(), PLUGINS, freshStoreUrl(), s.upstreamHost(), pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
+                """.formatted(s.tlsMode(), PLUGINS, store, keyFile(store), s.upstreamHost(), pg.port(), TestPostgres.DATABASE, s.upstreamTls(), s.upstreamUser(),
                 s.extraUpstreamKeys().isEmpty() ? "" : "    " + s.extraUpstreamKeys(),
                 AGENT, sha256Hex(AGENT_KEY), sha256Hex("outsider-key"), s.limits());
     }
@@ -123,6 +125,11 @@ public final class TestGateway implements AutoCloseable {
         int limits = base.indexOf("limits: {");
         return base.substring(0, policies) + moreAuthenticators.stripTrailing() + "\n"
                 + base.substring(policies, limits) + morePolicies.stripTrailing() + "\n" + base.substring(limits);
+    }
+
+    /** The vault key file beside a store from {@link #freshStoreUrl}: each test gateway has its own. */
+    public static Path keyFile(String storeUrl) {
+        return Path.of(storeUrl.substring("jdbc:h2:file:".length())).resolveSibling("vault.key");
     }
 
     /**

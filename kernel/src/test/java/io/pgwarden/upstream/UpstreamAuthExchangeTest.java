@@ -34,7 +34,7 @@ class UpstreamAuthExchangeTest {
     @Test
     void md5AnswerMatchesAVectorComputedWithPython() throws Exception {
         // python3: 'md5' + md5(md5(b'role-secret-1' + b'md5_user').hexdigest().encode() + b'\x01\x02\x03\xff').hexdigest()
-        var exchange = new UpstreamAuthExchange("md5_user", "role-secret-1");
+        var exchange = new UpstreamAuthExchange("md5_user", io.pgwarden.vault.Secret.of("role-secret-1"));
         String answer = respondWithPassword(exchange, authentication(5, (byte) 1, (byte) 2, (byte) 3, (byte) 0xff));
         assertThat(answer).isEqualTo("md50ba0604f84d66dc87363fca295d08ff1");
         assertThat(exchange.done()).isFalse();
@@ -50,18 +50,18 @@ class UpstreamAuthExchangeTest {
         System.arraycopy(salt, 0, outerInput, 32, 4);
         String expected = "md5" + hex(md5(outerInput));
 
-        String answer = respondWithPassword(new UpstreamAuthExchange("alice", "s3cr\u00e9t"), authentication(5, salt));
+        String answer = respondWithPassword(new UpstreamAuthExchange("alice", io.pgwarden.vault.Secret.of("s3cr\u00e9t")), authentication(5, salt));
         assertThat(answer).isEqualTo(expected).hasSize(35);
     }
 
     @Test
     void cleartextSendsThePassword() throws Exception {
-        assertThat(respondWithPassword(new UpstreamAuthExchange("u", "plain pw"), authentication(3))).isEqualTo("plain pw");
+        assertThat(respondWithPassword(new UpstreamAuthExchange("u", io.pgwarden.vault.Secret.of("plain pw")), authentication(3))).isEqualTo("plain pw");
     }
 
     @Test
     void okEndsTheExchange() throws Exception {
-        var exchange = new UpstreamAuthExchange("u", "p");
+        var exchange = new UpstreamAuthExchange("u", io.pgwarden.vault.Secret.of("p"));
         ByteBuf ok = authentication(0);
         assertThat(exchange.respond(ALLOC, ok)).isNull();
         ok.release();
@@ -72,7 +72,7 @@ class UpstreamAuthExchangeTest {
     void unsupportedMethodIsAnUpstreamException() {
         // 7 is AuthenticationGSS.
         ByteBuf gss = authentication(7);
-        assertThatThrownBy(() -> new UpstreamAuthExchange("u", "p").respond(ALLOC, gss))
+        assertThatThrownBy(() -> new UpstreamAuthExchange("u", io.pgwarden.vault.Secret.of("p")).respond(ALLOC, gss))
                 .isInstanceOf(UpstreamException.class).hasMessageContaining("method 7");
         gss.release();
     }
@@ -82,7 +82,7 @@ class UpstreamAuthExchangeTest {
         ByteBuf sasl = Unpooled.buffer().writeByte('R').writeInt(0).writeInt(10);
         sasl.writeBytes("SCRAM-SHA-256-PLUS\0\0".getBytes(StandardCharsets.US_ASCII));
         sasl.setInt(1, sasl.writerIndex() - 1);
-        assertThatThrownBy(() -> new UpstreamAuthExchange("u", "p").respond(ALLOC, sasl))
+        assertThatThrownBy(() -> new UpstreamAuthExchange("u", io.pgwarden.vault.Secret.of("p")).respond(ALLOC, sasl))
                 .isInstanceOf(UpstreamException.class).hasMessageContaining("SCRAM-SHA-256");
         sasl.release();
     }
@@ -90,7 +90,7 @@ class UpstreamAuthExchangeTest {
     @Test
     void saslContinueBeforeStartIsRefused() {
         ByteBuf cont = authentication(11, "r=abc".getBytes(StandardCharsets.US_ASCII));
-        assertThatThrownBy(() -> new UpstreamAuthExchange("u", "p").respond(ALLOC, cont))
+        assertThatThrownBy(() -> new UpstreamAuthExchange("u", io.pgwarden.vault.Secret.of("p")).respond(ALLOC, cont))
                 .isInstanceOf(UpstreamException.class).hasMessageContaining("out of order");
         cont.release();
     }
