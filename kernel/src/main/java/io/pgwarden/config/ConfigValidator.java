@@ -47,6 +47,7 @@ final class ConfigValidator {
         Set<String> approverNames = v.pluginEntries("approvers", config.approvers(), false);
         v.policies(config.policies(), upstreamNames, approverNames);
         v.pluginEntries("audit.sinks", config.audit().sinks(), false);
+        v.pluginEntries("masking.maskers", config.masking().maskers(), false);
         v.audit(config.audit());
         v.limits(config.limits());
         v.session(config.session());

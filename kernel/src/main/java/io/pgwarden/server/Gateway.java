@@ -22,6 +22,7 @@ import io.pgwarden.config.GatewayConfig.ClientTlsMode;
 import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.config.LoadedConfig;
 import io.pgwarden.config.UnenforcedSettings;
+import io.pgwarden.masking.MaskerRegistry;
 import io.pgwarden.plugin.PluginHost;
 import io.pgwarden.plugin.PluginLoadException;
 import io.pgwarden.policy.PolicySelector;
@@ -147,6 +148,8 @@ public final class Gateway implements AutoCloseable {
             plugins = PluginHost.start(pluginDir);
             authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
             audit.unclaimedSinks = plugins.auditSinks(config.audit().sinks(), Clock.systemUTC(), loaded.baseDir());
+            MaskerRegistry maskers = plugins.maskers(config.masking(), environment, Clock.systemUTC(), loaded.baseDir());
+            LOG.info("masking: maskers {}, PII detectors {}", maskers.maskerNames(), maskers.detectorKinds());
             audit.store = Store.open(Store.resolveUrl(config.store().url(), loaded.baseDir()));
             audit.log = AuditLog.open(audit.store, AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
                     config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
@@ -218,6 +221,7 @@ public final class Gateway implements AutoCloseable {
             LOG.debug("check-config: {} authenticator(s) built", chain);
             Store.resolveUrl(loaded.config().store().url(), loaded.baseDir());
             PluginHost.closeSinks(plugins.auditSinks(loaded.config().audit().sinks(), Clock.systemUTC(), loaded.baseDir()));
+            plugins.maskers(loaded.config().masking(), System::getenv, Clock.systemUTC(), loaded.baseDir());
         } catch (PluginLoadException | StoreException e) {
             throw new GatewayStartException(e.getMessage(), e);
         }
