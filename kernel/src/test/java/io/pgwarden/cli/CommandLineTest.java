@@ -83,6 +83,20 @@ class CommandLineTest {
     }
 
     @Test
+    void checkConfigBuildsTheMaskersAndNamesAMissingHashKey(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("masking.yaml");
+        Files.writeString(file, """
+                upstreams: [ { name: app, credential: { user: u, password_env: P } } ]
+                authenticators: [ { type: static-keys, keys: [] } ]
+                policies: [ { name: p, match: { names: [a] }, upstream: app } ]
+                masking: { maskers: [ { name: last4, type: partial }, { name: pseudonym, type: hash, key_env: PGW_TEST_UNSET_KEY_VARIABLE } ] }
+                """);
+        Outcome o = pgwarden("check-config", "--config", file.toString());
+        assertThat(o.exitCode()).isEqualTo(1);
+        assertThat(o.err()).contains("masking.maskers[1].key_env: environment variable PGW_TEST_UNSET_KEY_VARIABLE is not set");
+    }
+
+    @Test
     void aBadFileIsReportedWithFileLineAndKeyPath(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("typo.yaml");
         Files.writeString(file, "listen:\n  prot: 6432\n");

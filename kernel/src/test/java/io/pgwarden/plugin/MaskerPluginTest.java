@@ -61,20 +61,15 @@ class MaskerPluginTest {
         }
     }
 
-    /** config/masking.example.yaml holds only the masking section: checked here inside a minimal file. */
     @Test
-    void theMaskingExampleConfigurationIsValidAndBuilds(@TempDir Path dir) throws Exception {
-        String example = Files.readString(Path.of("../config/masking.example.yaml"));
-        String yaml = """
-                upstreams: [ { name: app, credential: { user: u, password_env: P } } ]
-                authenticators: [ { type: static-keys, keys: [] } ]
-                policies: [ { name: p, match: { names: [a] }, upstream: app } ]
-                """ + example;
-        Path keyFile = Files.writeString(dir.resolve("masking.key"), "an example key of at least 16 bytes\n");
-        GatewayConfig config = ConfigLoader.parse(yaml.replace("./data/masking.key", keyFile.toString()), "example", dir).config();
+    void theMaskingExampleConfigurationBuildsEveryMaskerItNames(@TempDir Path dir) throws Exception {
+        GatewayConfig config = ConfigLoader.load(Path.of("../config/masking.example.yaml")).config();
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data/masking.key"), "an example key of at least 16 bytes\n");
         try (PluginHost plugins = PluginHost.start(EXAMPLE_PLUGINS)) {
             MaskerRegistry registry = plugins.maskers(config.masking(),
                     Map.of("PGWARDEN_MASKING_KEY", "another example key of 16+ bytes")::get, Clock.systemUTC(), dir);
+            assertThat(config.masking().maskers()).isNotEmpty();
             for (Map<String, Object> entry : config.masking().maskers()) {
                 assertThat(registry.masker((String) entry.getOrDefault("name", entry.get("type")))).as(entry.toString()).isPresent();
             }
