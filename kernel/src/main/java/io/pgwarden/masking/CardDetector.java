@@ -28,12 +28,20 @@ final class CardDetector extends BuiltInDetector {
     public List<Finding> find(CharSequence text) {
         List<Finding> found = null;
         int n = text.length();
-        int[] bounds = new int[16]; // start and end of each digit group of the current run
+        int[] bounds = null; // start and end of each digit group of the current run, made for the first long run
         int i = 0;
         while (i < n) {
             if (!isDigit(text.charAt(i))) {
                 i++;
                 continue;
+            }
+            int runEnd = runEnd(text, i);
+            if (digitsIn(text, i, runEnd) < MIN_DIGITS) {
+                i = runEnd;
+                continue;
+            }
+            if (bounds == null) {
+                bounds = new int[16];
             }
             // A run: digit groups joined by single separators.
             int groups = 0;
@@ -67,6 +75,27 @@ final class CardDetector extends BuiltInDetector {
             i = j;
         }
         return result(found);
+    }
+
+    /** Where the run of digit groups joined by single separators that starts at {@code i} ends. */
+    private static int runEnd(CharSequence text, int i) {
+        int n = text.length();
+        int j = i;
+        while (j < n && (isDigit(text.charAt(j)) || isSeparator(text.charAt(j)) && j + 1 < n && isDigit(text.charAt(j + 1))
+                && j > i && isDigit(text.charAt(j - 1)))) {
+            j++;
+        }
+        return j;
+    }
+
+    private static int digitsIn(CharSequence text, int from, int to) {
+        int digits = 0;
+        for (int k = from; k < to; k++) {
+            if (isDigit(text.charAt(k))) {
+                digits++;
+            }
+        }
+        return digits;
     }
 
     /** The last group of the longest Luhn-valid card starting at group {@code first}, or -1. */

@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * except a JSON string, which becomes a JSON null. The value comes back as the same
  * instance only when nothing was found. Most values hold no candidate at all: the built-in
  * detectors first look at one pass's statistics (no {@code @}, too few digits) and skip
- * their scans, and nothing is allocated for such a value.
+ * their scans, and no string or list is made for such a value.
  */
 public final class ContentMasking {
     private static final Logger LOG = LoggerFactory.getLogger(ContentMasking.class);
@@ -193,7 +193,8 @@ public final class ContentMasking {
     }
 
     private static boolean anyMayMatch(List<PiiDetector> detectors, TextStats stats) {
-        for (PiiDetector d : detectors) {
+        for (int i = 0, n = detectors.size(); i < n; i++) {
+            PiiDetector d = detectors.get(i);
             if (!(d instanceof BuiltInDetector b) || b.mayMatch(stats)) {
                 return true;
             }
@@ -208,7 +209,8 @@ public final class ContentMasking {
     static List<Finding> findings(List<PiiDetector> detectors, String text) throws Unmaskable {
         TextStats stats = null;
         List<Finding> all = null;
-        for (PiiDetector d : detectors) {
+        for (int i = 0, n = detectors.size(); i < n; i++) {
+            PiiDetector d = detectors.get(i);
             if (d instanceof BuiltInDetector b) {
                 if (stats == null) {
                     stats = TextStats.of(text);

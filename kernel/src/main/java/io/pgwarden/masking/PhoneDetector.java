@@ -39,7 +39,6 @@ final class PhoneDetector extends BuiltInDetector {
         List<Finding> found = null;
         int n = text.length();
         int i = 0;
-        int[] groups = new int[MAX_DIGITS + 1];
         while (i < n) {
             char c = text.charAt(i);
             boolean plus = c == '+' && i + 1 < n && (isDigit(text.charAt(i + 1)) || text.charAt(i + 1) == '(');
@@ -56,39 +55,62 @@ final class PhoneDetector extends BuiltInDetector {
                 }
                 continue;
             }
-            // Consume the run: digits in groups, separators between them.
-            int j = plus ? i + 1 : i;
-            int digits = 0;
-            int groupCount = 0;
-            int currentGroup = 0;
+            Run run = new Run();
+            int j = run.scan(text, plus ? i + 1 : i);
+            boolean standsAlone = run.lastDigitEnd > 0 && (run.lastDigitEnd >= n || !isWordChar(text.charAt(run.lastDigitEnd)));
+            if (standsAlone && run.digits >= MIN_DIGITS && run.digits <= MAX_DIGITS && run.isPhone(plus, firstDigit(text, i))) {
+                found = add(found, i, run.lastDigitEnd);
+            }
+            i = Math.max(j, i + 1);
+        }
+        return result(found);
+    }
+
+    private static char firstDigit(CharSequence text, int from) {
+        int k = from;
+        while (!isDigit(text.charAt(k))) {
+            k++;
+        }
+        return text.charAt(k);
+    }
+
+    /**
+     * What the classification needs of a run of digits and separators: the digit count, the
+     * groups (their number, the first three lengths, the longest) and which separators. A
+     * scalar object the JIT can keep off the heap.
+     */
+    private static final class Run {
+        int digits;
+        int groups;
+        int first;
+        int second;
+        int third;
+        int longest;
+        int lastDigitEnd = -1;
+        boolean onlyDots = true;
+        boolean dateSeparator;
+
+        /** Consumes the run from {@code j}; returns where it stopped. */
+        int scan(CharSequence text, int j) {
+            int n = text.length();
+            int current = 0;
             int separatorRun = 0;
-            int lastDigitEnd = -1;
-            boolean onlyDots = true;
-            boolean anySeparator = false;
-            boolean dateSeparator = false;
-            boolean tooLong = false;
             while (j < n) {
                 char d = text.charAt(j);
                 if (isDigit(d)) {
-                    if (currentGroup == 0 && digits > 0) {
-                        groupCount++;
+                    if (current == 0) {
+                        groups++;
                     }
                     digits++;
-                    currentGroup++;
+                    current++;
                     separatorRun = 0;
                     lastDigitEnd = j + 1;
-                    if (digits > MAX_DIGITS) {
-                        tooLong = true;
-                    }
                 } else if (isSeparator(d) && separatorRun < 2) {
-                    if (currentGroup > 0) {
-                        if (groupCount < groups.length) {
-                            groups[groupCount] = currentGroup;
-                        }
-                        currentGroup = 0;
+                    if (current > 0) {
+                        endGroup(current);
+                        current = 0;
                     }
                     if (digits > 0) {
-                        anySeparator = true;
                         onlyDots &= d == '.';
                         dateSeparator |= d == '-' || d == '/' || d == '.';
                     }
@@ -98,59 +120,43 @@ final class PhoneDetector extends BuiltInDetector {
                 }
                 j++;
             }
-            if (currentGroup > 0 && groupCount < groups.length) {
-                groups[groupCount] = currentGroup;
+            if (current > 0) {
+                endGroup(current);
             }
-            int groupTotal = digits == 0 ? 0 : groupCount + 1;
-            int end = lastDigitEnd;
-            boolean standsAlone = end > 0 && (end >= n || !isWordChar(text.charAt(end)));
-            if (!tooLong && standsAlone && digits >= MIN_DIGITS
-                    && isPhone(text, i, plus, digits, groups, groupTotal, anySeparator, onlyDots, dateSeparator)) {
-                found = add(found, i, end);
-            }
-            i = Math.max(j, i + 1);
+            return j;
         }
-        return result(found);
-    }
 
-    private static boolean isPhone(CharSequence text, int start, boolean plus, int digits, int[] groups, int groupTotal,
-                                   boolean anySeparator, boolean onlyDots, boolean dateSeparator) {
-        if (plus) {
-            return true;
-        }
-        if (groupTotal >= 2 && anySeparator) {
-            if (onlyDots && (groupTotal == 2 || isIpv4(groups, groupTotal))) {
-                return false;
+        private void endGroup(int length) {
+            switch (groups) {
+                case 1 -> first = length;
+                case 2 -> second = length;
+                case 3 -> third = length;
+                default -> { }
             }
-            return !(dateSeparator && isDate(groups, groupTotal));
+            longest = Math.max(longest, length);
         }
-        int first = start;
-        while (!isDigit(text.charAt(first))) {
-            first++;
-        }
-        return digits >= 10 && text.charAt(first) == '0';
-    }
 
-    private static boolean isIpv4(int[] groups, int count) {
-        if (count != 4) {
-            return false;
-        }
-        for (int g = 0; g < 4; g++) {
-            if (groups[g] > 3) {
-                return false;
+        boolean isPhone(boolean plus, char firstDigit) {
+            if (plus) {
+                return true;
             }
+            if (groups >= 2) {
+                if (onlyDots && (groups == 2 || isIpv4())) {
+                    return false;
+                }
+                return !(dateSeparator && isDate());
+            }
+            return digits >= 10 && firstDigit == '0';
         }
-        return true;
-    }
 
-    /** yyyy-mm-dd, dd.mm.yyyy, m/d/yyyy and the like. */
-    private static boolean isDate(int[] groups, int count) {
-        if (count != 3) {
-            return false;
+        private boolean isIpv4() {
+            return groups == 4 && longest <= 3;
         }
-        boolean yearFirst = groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2;
-        boolean yearLast = groups[0] <= 2 && groups[1] <= 2 && groups[2] == 4;
-        return yearFirst || yearLast;
+
+        /** yyyy-mm-dd, dd.mm.yyyy, m/d/yyyy and the like. */
+        private boolean isDate() {
+            return groups == 3 && ((first == 4 && second <= 2 && third <= 2) || (first <= 2 && second <= 2 && third == 4));
+        }
     }
 
     private static boolean isSeparator(char c) {
