@@ -132,10 +132,16 @@ public final class HashMaskerFactory implements MaskerFactory {
         public String mask(String value, ValueType type) {
             byte[] digest = mac.get().doFinal(value.getBytes(StandardCharsets.UTF_8));
             return switch (type.kind()) {
-                case TEXT, JSON -> HEX.formatHex(digest, 0, (length + 1) / 2).substring(0, length);
+                case TEXT -> hex(digest);
+                case JSON -> '"' + hex(digest) + '"';
                 case NUMBER -> Long.toString(number(digest, type));
                 case OTHER -> type.name().equals("uuid") ? uuid(digest) : null;
             };
+        }
+
+        private String hex(byte[] digest) {
+            String hex = HEX.formatHex(digest, 0, (length + 1) / 2);
+            return hex.length() == length ? hex : hex.substring(0, length);
         }
 
         @Override

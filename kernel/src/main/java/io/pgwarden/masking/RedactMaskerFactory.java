@@ -29,14 +29,16 @@ public final class RedactMaskerFactory implements MaskerFactory {
         if (text.indexOf('\0') >= 0) {
             throw new PluginConfigException(config.path() + ".text", "must not contain a NUL character");
         }
-        return new Redact(text);
+        return new Redact(text, ValueMasking.isJsonDocument(text) ? text : ValueMasking.jsonString(text));
     }
 
-    record Redact(String text) implements Masker {
+    /** @param json the text as a JSON document, made once: the gateway then need not find out per value */
+    record Redact(String text, String json) implements Masker {
         @Override
         public String mask(String value, ValueType type) {
             return switch (type.kind()) {
-                case TEXT, JSON -> text;
+                case TEXT -> text;
+                case JSON -> json;
                 case NUMBER, OTHER -> null;
             };
         }

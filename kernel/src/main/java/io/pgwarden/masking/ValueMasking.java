@@ -84,8 +84,8 @@ public final class ValueMasking {
 
     /** Exactly one JSON value, nothing after it. */
     static boolean isJsonDocument(String text) {
-        if (text.isEmpty()) {
-            return false;
+        if (text.isEmpty() || !mayStartJson(text.charAt(0))) {
+            return false; // most maskers' results (***@example.com, [redacted]…) are told apart without a parse
         }
         try (JsonParser p = JSON.createParser(text)) {
             if (p.nextToken() == null) {
@@ -96,6 +96,14 @@ public final class ValueMasking {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** Whether a JSON document can start with {@code c} (RFC 8259: a value after optional white space). */
+    private static boolean mayStartJson(char c) {
+        return switch (c) {
+            case '{', '[', '"', '-', 't', 'f', 'n', ' ', '\t', '\n', '\r' -> true;
+            default -> c >= '0' && c <= '9';
+        };
     }
 
     /**
