@@ -12,8 +12,24 @@ import java.util.List;
 abstract sealed class BuiltInDetector implements PiiDetector
         permits EmailDetector, PhoneDetector, CardDetector, SsnDetector, IbanDetector {
 
+    private final String kind;
+    private final int minDigits;
+
+    /** @param minDigits the fewest digits a text with a finding has: fewer skip the scan */
+    BuiltInDetector(String kind, int minDigits) {
+        this.kind = kind;
+        this.minDigits = minDigits;
+    }
+
+    @Override
+    public final String kind() {
+        return kind;
+    }
+
     /** False only when {@link #find} is certain to find nothing in a text with these statistics. */
-    abstract boolean mayMatch(TextStats stats);
+    boolean mayMatch(TextStats stats) {
+        return stats.digits() >= minDigits;
+    }
 
     static boolean isDigit(char c) {
         return c >= '0' && c <= '9';

@@ -14,14 +14,8 @@ final class CardDetector extends BuiltInDetector {
     static final int MIN_DIGITS = 13;
     static final int MAX_DIGITS = 19;
 
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    boolean mayMatch(TextStats stats) {
-        return stats.digits() >= MIN_DIGITS;
+    CardDetector() {
+        super(KIND, MIN_DIGITS);
     }
 
     @Override

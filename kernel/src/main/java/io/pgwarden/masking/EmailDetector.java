@@ -12,9 +12,8 @@ import java.util.List;
 final class EmailDetector extends BuiltInDetector {
     static final String KIND = "email";
 
-    @Override
-    public String kind() {
-        return KIND;
+    EmailDetector() {
+        super(KIND, 0);
     }
 
     @Override

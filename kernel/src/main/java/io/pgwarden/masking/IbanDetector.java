@@ -13,21 +13,20 @@ final class IbanDetector extends BuiltInDetector {
     static final String KIND = "iban";
     static final int MIN_LENGTH = 15;
     static final int MAX_LENGTH = 34;
-    static final int MIN_DIGITS = 6;
-
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
     /**
      * Every issued IBAN has at least six digits (two check digits and a numeric bank, branch or
      * account part; only Qatar's and Saint Lucia's formats would allow fewer, and their
      * account numbers are numeric), so texts with fewer skip the scan.
      */
+    static final int MIN_DIGITS = 6;
+
+    IbanDetector() {
+        super(KIND, MIN_DIGITS);
+    }
+
     @Override
     boolean mayMatch(TextStats stats) {
-        return stats.digits() >= MIN_DIGITS && stats.length() >= MIN_LENGTH;
+        return super.mayMatch(stats) && stats.length() >= MIN_LENGTH;
     }
 
     @Override

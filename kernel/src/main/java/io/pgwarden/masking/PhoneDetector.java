@@ -24,14 +24,8 @@ final class PhoneDetector extends BuiltInDetector {
     static final int MIN_DIGITS = 7;
     static final int MAX_DIGITS = 15;
 
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    boolean mayMatch(TextStats stats) {
-        return stats.digits() >= MIN_DIGITS;
+    PhoneDetector() {
+        super(KIND, MIN_DIGITS);
     }
 
     @Override

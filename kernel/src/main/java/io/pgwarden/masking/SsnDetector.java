@@ -11,14 +11,8 @@ import java.util.List;
 final class SsnDetector extends BuiltInDetector {
     static final String KIND = "ssn";
 
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    boolean mayMatch(TextStats stats) {
-        return stats.digits() >= 9;
+    SsnDetector() {
+        super(KIND, 9);
     }
 
     @Override
