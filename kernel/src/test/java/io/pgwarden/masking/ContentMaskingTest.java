@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgwarden.plugin.api.Masker;
 import io.pgwarden.plugin.api.PiiDetector;
+import io.pgwarden.plugin.api.PiiDetector.Finding;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -88,46 +89,20 @@ class ContentMaskingTest {
 
     @Test
     void aFailingPluginDetectorMakesTheValueNull() {
-        PiiDetector failing = new PiiDetector() {
-            @Override
-            public String kind() {
-                return "broken";
-            }
-
-            @Override
-            public List<Finding> find(CharSequence text) {
-                throw new IllegalStateException("no");
-            }
-        };
-        PiiDetector outOfRange = new PiiDetector() {
-            @Override
-            public String kind() {
-                return "sloppy";
-            }
-
-            @Override
-            public List<Finding> find(CharSequence text) {
-                return List.of(new Finding(0, text.length() + 5));
-            }
-        };
+        PiiDetector failing = MaskersForTests.detector("broken", text -> {
+            throw new IllegalStateException("no");
+        });
+        PiiDetector outOfRange = MaskersForTests.detector("sloppy", text -> List.of(new Finding(0, text.length() + 5)));
         assertThat(ContentMasking.mask(List.of(failing), REDACT, "anything", TEXT)).isNull();
         assertThat(ContentMasking.mask(List.of(outOfRange), REDACT, "anything", TEXT)).isNull();
     }
 
     @Test
     void pluginDetectorsRunOnValuesTheBuiltInPreChecksWouldSkip() {
-        PiiDetector names = new PiiDetector() {
-            @Override
-            public String kind() {
-                return "name";
-            }
-
-            @Override
-            public List<Finding> find(CharSequence text) {
-                int at = text.toString().indexOf("Alice");
-                return at < 0 ? List.of() : List.of(new Finding(at, at + 5));
-            }
-        };
+        PiiDetector names = MaskersForTests.detector("name", text -> {
+            int at = text.toString().indexOf("Alice");
+            return at < 0 ? List.of() : List.of(new Finding(at, at + 5));
+        });
         assertThat(ContentMasking.mask(List.of(ALL.getFirst(), names), REDACT, "Dear Alice,", TEXT)).isEqualTo("Dear [redacted],");
         assertThat(ContentMasking.mask(List.of(names), REDACT, "{\"to\": \"Alice\"}", JSONB)).isEqualTo("{\"to\":\"[redacted]\"}");
     }

@@ -81,17 +81,7 @@ class MaskerRegistryTest {
                 return (value, type) -> "X";
             }
         };
-        PiiDetector nothing = new PiiDetector() {
-            @Override
-            public String kind() {
-                return "nothing";
-            }
-
-            @Override
-            public List<Finding> find(CharSequence text) {
-                return List.of();
-            }
-        };
+        PiiDetector nothing = MaskersForTests.detector("nothing", text -> List.of());
         MaskerRegistry r = MaskerRegistry.build(List.of(Map.of("name", "shout", "type", "upper")), Map.of("upper", upper),
                 Map.of("nothing", nothing), name -> null, Clock.systemUTC(), Path.of("."));
         assertThat(r.masker("shout")).isPresent();

@@ -32,6 +32,22 @@ final class MaskersForTests {
         return registry(List.of(entry)).masker("m").orElseThrow();
     }
 
+    /** A detector as a plugin would provide one, finding what {@code find} says. */
+    static io.pgwarden.plugin.api.PiiDetector detector(String kind,
+            java.util.function.Function<CharSequence, List<io.pgwarden.plugin.api.PiiDetector.Finding>> find) {
+        return new io.pgwarden.plugin.api.PiiDetector() {
+            @Override
+            public String kind() {
+                return kind;
+            }
+
+            @Override
+            public List<Finding> find(CharSequence text) {
+                return find.apply(text);
+            }
+        };
+    }
+
     static Masker hash() throws PluginLoadException {
         return masker(Map.of("type", "hash", "key_env", KEY_VARIABLE));
     }
