@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 
 @Command(name = "check-config", description = "Validate a configuration file without starting the gateway: the file itself, "
         + "then the plugins it names, each checking its own entry. Exit status 0: `run` would accept it; 1: it would not "
-        + "(the reasons are printed). The upstreams' password_env variables are read only by `run`; a plugin's own (the webhook sink's bearer_token_env) by both.")
+        + "(the reasons are printed). The upstreams' password_env variables are read only by `run`; a plugin's own (the webhook sink's bearer_token_env) and the hash masker's key_env by both.")
 final class CheckConfigCommand implements Callable<Integer> {
 
     @Mixin

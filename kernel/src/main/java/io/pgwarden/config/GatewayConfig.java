@@ -24,7 +24,8 @@ public record GatewayConfig(
         Audit audit,
         Recording recording,
         Limits limits,
-        Session session) {
+        Session session,
+        Masking masking) {
 
     public GatewayConfig {
         listen = listen != null ? listen : new Listen(null, null, null, null);
@@ -40,6 +41,7 @@ public record GatewayConfig(
         recording = recording != null ? recording : new Recording(null);
         session = session != null ? session : new Session(null);
         limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
+        masking = masking != null ? masking : new Masking(null);
     }
 
     /**
@@ -303,6 +305,18 @@ public record GatewayConfig(
             shutdownGrace = shutdownGrace != null ? shutdownGrace : Duration.ofSeconds(30);
             authFailuresPerMinute = authFailuresPerMinute != null ? authFailuresPerMinute : 10;
             maxConnections = maxConnections != null ? maxConnections : 2000;
+        }
+    }
+
+    /**
+     * The masker instances policies' {@code mask} rules name (docs/maskers.md).
+     *
+     * @param maskers each a {@code type} (built in: redact, email, partial, hash, null; or a
+     *                plugin's), an optional {@code name} (default: the type) and the type's options
+     */
+    public record Masking(List<Map<String, Object>> maskers) {
+        public Masking {
+            maskers = maskers != null ? List.copyOf(maskers) : List.of();
         }
     }
 }

@@ -41,22 +41,22 @@ public record MaskRules(List<ColumnRule> columns, List<DetectRule> detection, Ma
 
     /** Finds maskers by name and detectors by kind for {@link #compile}. */
     public interface Resolver {
-        /** @return the masker, or null when none has this name */
-        Masker masker(String name);
+        /** The masker instance of this name. */
+        java.util.Optional<Masker> masker(String name);
 
-        /** @return the detector, or null when none is of this kind */
-        PiiDetector detector(String kind);
+        /** The detector of this kind. */
+        java.util.Optional<PiiDetector> detector(String kind);
 
         /** For configurations without mask rules: every name is unknown. */
         Resolver NONE = new Resolver() {
             @Override
-            public Masker masker(String name) {
-                return null;
+            public java.util.Optional<Masker> masker(String name) {
+                return java.util.Optional.empty();
             }
 
             @Override
-            public PiiDetector detector(String kind) {
-                return null;
+            public java.util.Optional<PiiDetector> detector(String kind) {
+                return java.util.Optional.empty();
             }
         };
     }
@@ -75,9 +75,10 @@ public record MaskRules(List<ColumnRule> columns, List<DetectRule> detection, Ma
         for (int i = 0; i < policy.mask().size(); i++) {
             var rule = policy.mask().get(i);
             String at = "policies[" + policy.name() + "].mask[" + i + "]";
-            Masker masker = resolver.masker(rule.masker());
+            Masker masker = resolver.masker(rule.masker()).orElse(null);
             if (masker == null) {
-                throw new IllegalArgumentException(at + ".masker: no masker is named \"" + rule.masker() + "\"");
+                throw new IllegalArgumentException(at + ".masker: no masker is named \"" + rule.masker()
+                        + "\" (a built-in type, or a name from masking.maskers)");
             }
             if (rule.column() != null) {
                 String[] parts = rule.column().split("\\.", 3);
@@ -85,16 +86,17 @@ public record MaskRules(List<ColumnRule> columns, List<DetectRule> detection, Ma
             } else {
                 List<PiiDetector> detectors = new java.util.ArrayList<>();
                 for (String kind : rule.detect()) {
-                    PiiDetector d = resolver.detector(kind);
+                    PiiDetector d = resolver.detector(kind).orElse(null);
                     if (d == null) {
-                        throw new IllegalArgumentException(at + ".detect: no detector finds \"" + kind + "\"");
+                        throw new IllegalArgumentException(at + ".detect: no detector finds \"" + kind
+                                + "\" (built in: email, phone, card, ssn, iban; more from plugins)");
                     }
                     detectors.add(d);
                 }
                 detection.add(new DetectRule(detectors, rule.masker(), masker));
             }
         }
-        Masker derived = resolver.masker(MaskingPlanner.DERIVED_MASKER);
+        Masker derived = resolver.masker(MaskingPlanner.DERIVED_MASKER).orElse(null);
         if (derived == null) {
             throw new IllegalArgumentException("the built-in masker \"" + MaskingPlanner.DERIVED_MASKER + "\" is missing");
         }

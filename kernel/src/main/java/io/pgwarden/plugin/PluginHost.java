@@ -2,8 +2,12 @@ package io.pgwarden.plugin;
 
 import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthenticatorChain;
+import io.pgwarden.config.GatewayConfig;
+import io.pgwarden.masking.MaskerRegistry;
 import io.pgwarden.plugin.api.AuditSinkFactory;
 import io.pgwarden.plugin.api.AuthenticatorFactory;
+import io.pgwarden.plugin.api.MaskerFactory;
+import io.pgwarden.plugin.api.PiiDetector;
 import io.pgwarden.plugin.api.PluginConfig;
 import io.pgwarden.plugin.api.PluginConfigException;
 import io.pgwarden.plugin.api.PluginContext;
@@ -17,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.pf4j.DefaultPluginManager;
@@ -136,15 +141,8 @@ public final class PluginHost implements AutoCloseable {
     /** Builds one authenticator per {@code authenticators[]} entry, in order. */
     public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
             throws PluginLoadException {
-        Map<String, AuthenticatorFactory> byType = new LinkedHashMap<>();
-        for (AuthenticatorFactory f : manager.getExtensions(AuthenticatorFactory.class)) {
-            AuthenticatorFactory previous = byType.putIfAbsent(f.type(), f);
-            if (previous != null) {
-                throw new PluginLoadException("two plugins provide authenticator type \"" + f.type() + "\": "
-                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
-                        + manager.whichPlugin(f.getClass()).getPluginId());
-            }
-        }
+        Map<String, AuthenticatorFactory> byType = extensions(AuthenticatorFactory.class, AuthenticatorFactory::type,
+                "authenticator type", Set.of());
         List<AuthenticatorChain.Named> built = new ArrayList<>();
         try {
             for (int i = 0; i < entries.size(); i++) {
@@ -178,15 +176,8 @@ public final class PluginHost implements AutoCloseable {
      */
     public List<NamedSink> auditSinks(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
             throws PluginLoadException {
-        Map<String, AuditSinkFactory> byType = new LinkedHashMap<>();
-        for (AuditSinkFactory f : manager.getExtensions(AuditSinkFactory.class)) {
-            AuditSinkFactory previous = byType.putIfAbsent(f.type(), f);
-            if (previous != null) {
-                throw new PluginLoadException("two plugins provide audit sink type \"" + f.type() + "\": "
-                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
-                        + manager.whichPlugin(f.getClass()).getPluginId());
-            }
-        }
+        Map<String, AuditSinkFactory> byType = extensions(AuditSinkFactory.class, AuditSinkFactory::type,
+                "audit sink type", Set.of());
         List<NamedSink> built = new ArrayList<>();
         try {
             for (int i = 0; i < entries.size(); i++) {
@@ -214,6 +205,45 @@ public final class PluginHost implements AutoCloseable {
             throw e;
         }
         return List.copyOf(built);
+    }
+
+    /**
+     * The maskers and PII detectors: the built-in ones, the plugins' masker types and
+     * detector kinds, and one masker per {@code masking.maskers[]} entry. A plugin type or
+     * kind that is built in is an error naming the plugin.
+     *
+     * @param environment where the {@code hash} masker's {@code key_env} is looked up
+     */
+    public MaskerRegistry maskers(GatewayConfig.Masking masking, Function<String, String> environment, Clock clock,
+                                  Path baseDirectory) throws PluginLoadException {
+        Map<String, MaskerFactory> factories = extensions(MaskerFactory.class, MaskerFactory::type, "masker type",
+                MaskerRegistry.BUILT_IN_TYPES);
+        Map<String, PiiDetector> detectors = extensions(PiiDetector.class, PiiDetector::kind, "PII detector kind",
+                MaskerRegistry.BUILT_IN_DETECTORS);
+        return MaskerRegistry.build(masking.maskers(), factories, detectors, environment, clock, baseDirectory);
+    }
+
+    /**
+     * The plugins' extensions of one kind by their type: two plugins providing the same type,
+     * or a plugin providing a {@code builtIn} one, is an error naming the plugins.
+     */
+    private <T> Map<String, T> extensions(Class<T> point, Function<T, String> typeOf, String what, Set<String> builtIn)
+            throws PluginLoadException {
+        Map<String, T> byType = new LinkedHashMap<>();
+        for (T extension : manager.getExtensions(point)) {
+            String type = typeOf.apply(extension);
+            if (builtIn.contains(type)) {
+                throw new PluginLoadException("plugin " + manager.whichPlugin(extension.getClass()).getPluginId() + " provides "
+                        + what + " \"" + type + "\", which is built in; a plugin cannot replace a built-in one (rename its type)");
+            }
+            T previous = byType.putIfAbsent(type, extension);
+            if (previous != null) {
+                throw new PluginLoadException("two plugins provide " + what + " \"" + type + "\": "
+                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
+                        + manager.whichPlugin(extension.getClass()).getPluginId());
+            }
+        }
+        return byType;
     }
 
     /** Closes sinks that never reached an audit log (which otherwise closes them). */

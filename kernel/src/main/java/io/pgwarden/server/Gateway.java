@@ -22,6 +22,7 @@ import io.pgwarden.config.GatewayConfig.ClientTlsMode;
 import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.config.LoadedConfig;
 import io.pgwarden.config.UnenforcedSettings;
+import io.pgwarden.masking.MaskerRegistry;
 import io.pgwarden.plugin.PluginHost;
 import io.pgwarden.plugin.PluginLoadException;
 import io.pgwarden.policy.PolicySelector;
@@ -158,6 +159,8 @@ public final class Gateway implements AutoCloseable {
             plugins = PluginHost.start(pluginDir);
             authenticators = plugins.authenticators(config.authenticators(), Clock.systemUTC(), loaded.baseDir());
             audit.unclaimedSinks = plugins.auditSinks(config.audit().sinks(), Clock.systemUTC(), loaded.baseDir());
+            MaskerRegistry maskers = plugins.maskers(config.masking(), environment, Clock.systemUTC(), loaded.baseDir());
+            LOG.info("masking: maskers {}, PII detectors {}", maskers.maskerNames(), maskers.detectorKinds());
             audit.vault = Vault.open(loaded, environment);
             audit.log = AuditLog.open(audit.vault.store(), AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
                     config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
@@ -174,7 +177,7 @@ public final class Gateway implements AutoCloseable {
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
-                    new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer, new io.pgwarden.masking.StandinResolver()),
+                    new PolicySelector(config.policies(), config.upstreams()), policyGates(config, analyzer, maskers),
                     connector, new SessionRegistry(), blocking, clients, audit.log, audit.jit);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
                     loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.vault);
@@ -239,7 +242,28 @@ public final class Gateway implements AutoCloseable {
             LOG.debug("check-config: {} authenticator(s) built", chain);
             Store.resolveUrl(loaded.config().store().url(), loaded.baseDir());
             PluginHost.closeSinks(plugins.auditSinks(loaded.config().audit().sinks(), Clock.systemUTC(), loaded.baseDir()));
+            MaskerRegistry maskers = plugins.maskers(loaded.config().masking(), System::getenv, Clock.systemUTC(), loaded.baseDir());
+            for (var policy : loaded.config().policies()) {
+                compileMasking(policy, maskers);
+            }
         } catch (PluginLoadException | StoreException e) {
+            throw new GatewayStartException(e.getMessage(), e);
+        }
+    }
+
+    /** The policies compiled with their maskers; a mask rule naming a masker or detector nobody provides stops start-up. */
+    private static PolicyGateFactory policyGates(GatewayConfig config, StatementAnalyzer analyzer, MaskerRegistry maskers)
+            throws GatewayStartException {
+        for (var policy : config.policies()) {
+            compileMasking(policy, maskers);
+        }
+        return new PolicyGateFactory(config.policies(), analyzer, maskers);
+    }
+
+    private static void compileMasking(GatewayConfig.Policy policy, MaskerRegistry maskers) throws GatewayStartException {
+        try {
+            io.pgwarden.masking.MaskRules.compile(policy, maskers);
+        } catch (IllegalArgumentException e) {
             throw new GatewayStartException(e.getMessage(), e);
         }
     }

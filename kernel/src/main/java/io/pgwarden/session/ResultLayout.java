@@ -100,7 +100,7 @@ final class ResultLayout {
     private byte[] maskValue(ResultMask.Action action, int column, byte[] original) {
         int type = types[column];
         boolean binary = formats[column] == 1;
-        String text = binary ? BinaryValues.decode(type, original) : new String(original, StandardCharsets.UTF_8);
+        String text = binary ? BinaryValues.decode(type, original).orElse(null) : new String(original, StandardCharsets.UTF_8);
         if (text == null) {
             // A binary value the gateway cannot read: masked means NULL; with detection only, it
             // cannot be checked either, and is withheld the same way.
@@ -125,6 +125,6 @@ final class ResultLayout {
         if (masked == null) {
             return null;
         }
-        return binary ? BinaryValues.encode(type, masked) : masked.getBytes(StandardCharsets.UTF_8);
+        return binary ? BinaryValues.encode(type, masked).orElse(null) : masked.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -202,6 +202,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void maskersNeedATypeAndDistinctNames() throws Exception {
+        assertThat(parse(VALID).config().masking().maskers()).isEmpty();
+        assertThat(parse(VALID + "masking: { maskers: [ { name: last4, type: partial, keep: 4 } ] }\n").config().masking().maskers())
+                .containsExactly(java.util.Map.of("name", "last4", "type", "partial", "keep", 4));
+        assertThat(failure(VALID + "masking: { maskers: [ { name: a } ] }\n").problems())
+                .containsExactly("gw.yaml: masking.maskers[0].type: is required");
+        assertThat(failure(VALID + "masking: { maskers: [ { type: partial }, { type: partial, keep: 2 } ] }\n").problems())
+                .containsExactly("gw.yaml: masking.maskers[1].type: \"partial\" names another entry too; give each a distinct name");
+        assertThat(failure(VALID + "masking: { makers: [] }\n").problems()).singleElement().asString()
+                .contains("masking.makers: unknown key");
+    }
+
+    @Test
     void duplicateNamesAreRefused() {
         String yaml = """
                 upstreams:

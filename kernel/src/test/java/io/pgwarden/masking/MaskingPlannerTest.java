@@ -25,7 +25,7 @@ class MaskingPlannerTest {
         GatewayConfig.Policy policy = new GatewayConfig.Policy("p", null, "u", null, null, List.of(
                 new GatewayConfig.MaskRule("mk.customers.email", null, "email"),
                 new GatewayConfig.MaskRule("mk.customers.ssn", null, "redact")), null, null, null);
-        rules = MaskRules.compile(policy, new StandinResolver());
+        rules = MaskRules.compile(policy, MaskerRegistry.builtIns());
     }
 
     private static MaskingPlanner planner() {

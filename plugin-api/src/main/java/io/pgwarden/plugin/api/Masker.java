@@ -11,8 +11,9 @@ package io.pgwarden.plugin.api;
  *
  * <p>A masker must never return its input unchanged when it could carry the protected value
  * (for example the {@code partial} masker on a value shorter than what it keeps returns
- * stars). Throwing is safe: the gateway then sends NULL for the value and logs the masker's
- * name (never the value).
+ * stars), nor a form the original can be read back from (reversed, case-changed, hex, base64);
+ * the gateway sends NULL for a result equal to the input. Throwing is safe: the gateway then
+ * sends NULL for the value and logs the masker's name (never the value).
  */
 public interface Masker {
 

@@ -8,8 +8,10 @@ package io.pgwarden.plugin.api;
  * <p>Whatever a {@link Masker} returns, the gateway keeps the value valid for its type: text
  * families take any string; for {@link Kind#JSON} a result that is not a JSON document is
  * sent as a JSON string; for {@link Kind#NUMBER} a result that is not a plain decimal number
- * becomes NULL; for {@link Kind#OTHER} (dates, UUIDs, arrays, …) the masked value is NULL
- * unless the masker's result is accepted by {@link Masker#validFor}. A masker therefore never
+ * ({@code -?digits[.digits]}; for integer types a whole number in the type's range) becomes
+ * NULL; for {@link Kind#OTHER} (dates, UUIDs, arrays, …) the masked value is NULL
+ * unless the masker's result is accepted by {@link Masker#validFor}; and in every family a
+ * result equal to the original value becomes NULL. A masker therefore never
  * has to know PostgreSQL's input rules, and a mistake in one can only lose information,
  * never let the original through.
  *
