@@ -3,6 +3,7 @@ package io.pgwarden.admin;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.pgwarden.audit.AuditLog;
+import io.pgwarden.recording.Recorder;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionInfo;
 import io.pgwarden.session.SessionRegistry;
@@ -45,7 +46,7 @@ public final class AdminServer implements AutoCloseable {
      * @throws AdminStartException when the port cannot be opened or the file written
      */
     public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit,
-                                    Vault vault) throws AdminStartException {
+                                    Vault vault, Recorder recorder) throws AdminStartException {
         AdminCredential[] holder = new AdminCredential[1];
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -61,7 +62,7 @@ public final class AdminServer implements AutoCloseable {
             });
             config.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
             config.routes.before("/api/*", ctx -> requireToken(ctx, holder[0]));
-            config.routes.get("/api/sessions", ctx -> listSessions(ctx, sessions));
+            new RecordingRoutes(sessions, recorder).register(config.routes);
             config.routes.delete("/api/sessions/{id}", ctx -> killSession(ctx, sessions));
             config.routes.post("/api/sessions/kill", ctx -> killIdentity(ctx, sessions));
             config.routes.get("/api/audit", ctx -> listAudit(ctx, audit));
@@ -105,17 +106,6 @@ public final class AdminServer implements AutoCloseable {
             error(ctx, 401, presented == null ? "authentication required" : "the credential is not valid");
             ctx.skipRemainingHandlers();
         }
-    }
-
-    private static void listSessions(Context ctx, SessionRegistry sessions) {
-        String identity = ctx.queryParam("identity");
-        List<Map<String, Object>> rows = sessions.sessions().stream()
-                .map(FrontendSession::info)
-                .filter(i -> identity == null || identity.equals(i.identity()))
-                .sorted(Comparator.comparing(SessionInfo::started))
-                .map(AdminServer::view)
-                .toList();
-        ctx.json(Map.of("sessions", rows));
     }
 
     private static void killSession(Context ctx, SessionRegistry sessions) {
@@ -189,7 +179,7 @@ public final class AdminServer implements AutoCloseable {
         ctx.json(Map.of("deleted", name));
     }
 
-    private static Map<String, Object> view(SessionInfo info) {
+    static Map<String, Object> view(SessionInfo info) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("id", info.id());
         row.put("identity", info.identity());
@@ -206,7 +196,7 @@ public final class AdminServer implements AutoCloseable {
         return row;
     }
 
-    private static void error(Context ctx, int status, String message) {
+    static void error(Context ctx, int status, String message) {
         ctx.status(status).json(Map.of("error", message));
     }
 

@@ -10,7 +10,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -64,7 +63,7 @@ record ChainRecord(
         SESSION_END
     }
 
-    static final byte[] GENESIS = new byte[32];
+    static final byte[] GENESIS = HashChain.GENESIS;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {
     };
@@ -89,10 +88,7 @@ record ChainRecord(
 
     /** The chain hash of a record whose canonical encoding is {@code canonical}. */
     static byte[] hash(byte[] previous, byte[] canonical) {
-        MessageDigest sha = sha256();
-        sha.update(previous);
-        sha.update(canonical);
-        return sha.digest();
+        return HashChain.link(previous, canonical);
     }
 
     byte[] canonical() {
@@ -221,11 +217,7 @@ record ChainRecord(
     }
 
     static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
+        return HashChain.sha256();
     }
 
     /** Binds the fields and {@code hash} to an INSERT of {@link AuditSchema#RECORD_COLUMNS} + hash. */

@@ -47,18 +47,6 @@ final class AuditCommand implements Runnable {
         return ConfiguredCommand.askRunningGateway(loaded, client -> client.get(path));
     }
 
-    /**
-     * The stopped gateway's store, unlocked with its master key (vault.key_file or
-     * vault.key_env, as the gateway reads it); the message says why when there is none.
-     */
-    private static Vault openStore(LoadedConfig loaded) throws StoreException, VaultException {
-        Path base = Store.fileBase(Store.resolveUrl(loaded.config().store().url(), loaded.baseDir()));
-        if (!Files.exists(base.resolveSibling(base.getFileName() + ".mv.db"))) {
-            throw new StoreException("no audit trail at " + base + ".mv.db: the gateway has not run with this configuration yet");
-        }
-        return Vault.open(loaded, System::getenv);
-    }
-
     @Command(name = "list", description = "Statements and session events, oldest first (the newest N that match). "
             + "JSON output is one object a line with at least time, session, identity, statement, decision, sqlstate, rows.")
     static final class ListAudit extends ConfiguredCommand {
@@ -97,7 +85,7 @@ final class AuditCommand implements Runnable {
                 if (answer != null) {
                     answer.path("events").forEach(events::add);
                 } else {
-                    try (Vault vault = openStore(loaded)) {
+                    try (Vault vault = ConfiguredCommand.openStoppedStore(loaded, "audit trail")) {
                         new AuditReader(vault.store()).list(identity, from, limit).forEach(e -> events.add(AuditJson.entry(e)));
                     }
                 }
@@ -131,7 +119,7 @@ final class AuditCommand implements Runnable {
             try {
                 result = fromGateway(loaded, "/api/audit/verify");
                 if (result == null) {
-                    try (Vault vault = openStore(loaded)) {
+                    try (Vault vault = ConfiguredCommand.openStoppedStore(loaded, "audit trail")) {
                         result = JSON.valueToTree(AuditJson.verify(new AuditReader(vault.store()).verify()));
                     }
                 }

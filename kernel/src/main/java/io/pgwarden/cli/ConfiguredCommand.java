@@ -3,6 +3,12 @@ package io.pgwarden.cli;
 import io.pgwarden.admin.AdminClient;
 import io.pgwarden.admin.AdminClientException;
 import io.pgwarden.config.LoadedConfig;
+import io.pgwarden.store.Store;
+import io.pgwarden.store.StoreException;
+import io.pgwarden.vault.Vault;
+import io.pgwarden.vault.VaultException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
@@ -55,6 +61,20 @@ abstract class ConfiguredCommand implements Callable<Integer> {
             }
             throw e;
         }
+    }
+
+    /**
+     * The stopped gateway's store, unlocked with its master key (vault.key_file or
+     * vault.key_env, as the gateway reads it); the message says why when there is none.
+     *
+     * @param what what the caller looks for, for that message ("audit trail", "recordings")
+     */
+    static Vault openStoppedStore(LoadedConfig loaded, String what) throws StoreException, VaultException {
+        Path base = Store.fileBase(Store.resolveUrl(loaded.config().store().url(), loaded.baseDir()));
+        if (!Files.exists(base.resolveSibling(base.getFileName() + ".mv.db"))) {
+            throw new StoreException("no " + what + " at " + base + ".mv.db: the gateway has not run with this configuration yet");
+        }
+        return Vault.open(loaded, System::getenv);
     }
 
     /** The running gateway's admin API, from the credential it wrote. */

@@ -12,8 +12,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code pgwarden sessions list | kill}: the live sessions of a running gateway, through its admin API. */
-@Command(name = "sessions", description = "List or end the live sessions of a running gateway (through its admin API).",
+/** {@code pgwarden sessions list | kill}: the live and recorded sessions of a running gateway, through its admin API. */
+@Command(name = "sessions", description = "List the live and recorded sessions of a running gateway, or end live ones "
+        + "(through its admin API).",
         subcommands = {SessionsCommand.ListSessions.class, SessionsCommand.KillSessions.class})
 final class SessionsCommand implements Runnable {
 
@@ -25,10 +26,15 @@ final class SessionsCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    @Command(name = "list", description = "List live sessions, oldest first. JSON output is one object a line.")
+    @Command(name = "list", description = "List the live sessions and the newest recorded ones (see recording.enabled), "
+            + "oldest first; a live session is marked so. JSON output is one object a line.")
     static final class ListSessions extends ConfiguredCommand {
         @Option(names = "--identity", paramLabel = "NAME", description = "Only the sessions of this identity.")
         String identity;
+
+        @Option(names = "--limit", paramLabel = "N", defaultValue = "100",
+                description = "At most the newest N recorded sessions (default ${DEFAULT-VALUE}); live ones are always listed.")
+        int limit;
 
         @Option(names = "--json", description = "One JSON object a line instead of a table.")
         boolean json;
@@ -37,8 +43,8 @@ final class SessionsCommand implements Runnable {
         int run(LoadedConfig loaded, PrintWriter out, PrintWriter err) {
             JsonNode sessions;
             try {
-                sessions = adminClient(loaded).get("/api/sessions" + (identity != null ? "?identity=" + AdminClient.encode(identity) : ""))
-                        .path("sessions");
+                sessions = adminClient(loaded).get("/api/sessions?limit=" + limit
+                        + (identity != null ? "&identity=" + AdminClient.encode(identity) : "")).path("sessions");
             } catch (AdminClientException e) {
                 err.println(e.getMessage());
                 return 1;
@@ -47,11 +53,13 @@ final class SessionsCommand implements Runnable {
                 sessions.forEach(s -> out.println(s.toString()));
                 return 0;
             }
-            String format = "%-16s  %-24s  %-15s  %-12s  %-12s  %-20s  %s%n";
-            out.printf(format, "ID", "IDENTITY", "CLIENT", "DATABASE", "POLICY", "STARTED", "EXPIRES");
+            String format = "%-16s  %-24s  %-15s  %-12s  %-12s  %-20s  %-20s  %10s%n";
+            out.printf(format, "ID", "IDENTITY", "CLIENT", "DATABASE", "POLICY", "STARTED", "ENDED", "STATEMENTS");
             sessions.forEach(s -> out.printf(format, s.path("id").asText(), s.path("identity").asText(),
                     s.path("client").asText(), s.path("database").asText(), s.path("policy").asText(),
-                    seconds(s.path("started").asText()), s.path("expires").isNull() ? "-" : seconds(s.path("expires").asText())));
+                    seconds(s.path("started").asText()),
+                    s.path("live").asBoolean() ? "live" : s.path("ended").isNull() ? "unknown" : seconds(s.path("ended").asText()),
+                    s.path("statements").isNull() ? "-" : s.path("statements").asText()));
             return 0;
         }
     }

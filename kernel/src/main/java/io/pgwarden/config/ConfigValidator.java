@@ -52,7 +52,23 @@ final class ConfigValidator {
         v.audit(config.audit());
         v.limits(config.limits());
         v.session(config.session());
+        v.recording(config.recording());
         return List.copyOf(v.problems);
+    }
+
+    private void recording(GatewayConfig.Recording recording) {
+        if (recording.maxRowsPerResult() < 0 || recording.maxRowsPerResult() > 1_000_000) {
+            problem("recording.max_rows_per_result", "must be between 0 and 1000000");
+        }
+        if (recording.retention().isNegative() || recording.retention().isZero()) {
+            problem("recording.retention", "must be longer than zero (such as 30d)");
+        }
+        if (recording.buffer() < (1 << 20) || recording.buffer() > (1L << 30)) {
+            problem("recording.buffer", "must be between 1MiB and 1GiB");
+        }
+        if (!recording.onOverflow().equals(GatewayConfig.Recording.DROP) && !recording.onOverflow().equals(GatewayConfig.Recording.BLOCK)) {
+            problem("recording.on_overflow", "must be drop or block, not \"" + recording.onOverflow() + "\"");
+        }
     }
 
     private void problem(String path, String message) {

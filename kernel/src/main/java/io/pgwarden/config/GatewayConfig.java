@@ -38,7 +38,7 @@ public record GatewayConfig(
         approvers = approvers != null ? List.copyOf(approvers) : List.of();
         policies = policies != null ? List.copyOf(policies) : List.of();
         audit = audit != null ? audit : new Audit(null, null, null, null);
-        recording = recording != null ? recording : new Recording(null);
+        recording = recording != null ? recording : new Recording(null, null, null, null, null);
         session = session != null ? session : new Session(null);
         limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
         masking = masking != null ? masking : new Masking(null);
@@ -264,9 +264,31 @@ public record GatewayConfig(
         }
     }
 
-    public record Recording(Boolean enabled) {
+    /**
+     * Session recording (docs/recording.md).
+     *
+     * @param enabled          record every session: statements, parameters, decisions and what the client received
+     * @param maxRowsPerResult rows (and COPY rows) of one result kept in the recording; the rest are counted
+     * @param retention        recordings of sessions that ended longer ago are deleted
+     * @param buffer           bytes of captured events that may wait for the recording writer
+     * @param onOverflow       {@code drop} (the default: events are dropped, the recording and the audit trail say so)
+     *                         or {@code block} (the session waits for the writer)
+     */
+    public record Recording(
+            Boolean enabled,
+            @JsonProperty("max_rows_per_result") Integer maxRowsPerResult,
+            Duration retention,
+            Long buffer,
+            @JsonProperty("on_overflow") String onOverflow) {
+        public static final String DROP = "drop";
+        public static final String BLOCK = "block";
+
         public Recording {
             enabled = enabled != null && enabled;
+            maxRowsPerResult = maxRowsPerResult != null ? maxRowsPerResult : 100;
+            retention = retention != null ? retention : Duration.ofDays(30);
+            buffer = buffer != null ? buffer : 64L << 20;
+            onOverflow = onOverflow != null ? onOverflow : DROP;
         }
     }
 

@@ -31,9 +31,6 @@ public final class UnenforcedSettings {
             found.add("store.url: a PostgreSQL store shared by several gateways is not available in this version; "
                     + "use the embedded jdbc:h2:file:PATH");
         }
-        if (config.recording().enabled()) {
-            found.add("recording.enabled: session recording is not available in this version");
-        }
         return List.copyOf(found);
     }
 }

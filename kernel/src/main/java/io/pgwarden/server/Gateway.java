@@ -32,6 +32,7 @@ import io.pgwarden.analysis.StatementAnalyzer;
 import io.pgwarden.session.ClientError;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionRegistry;
+import io.pgwarden.recording.Recorder;
 import io.pgwarden.session.SessionServices;
 import io.pgwarden.jit.JitRoles;
 import io.pgwarden.store.Store;
@@ -108,6 +109,7 @@ public final class Gateway implements AutoCloseable {
         /** Opens the store: the vault unlocks it. */
         Vault vault;
         AuditLog log;
+        Recorder recorder;
         JitRoles jit;
         List<NamedSink> unclaimedSinks = List.of();
 
@@ -116,6 +118,9 @@ public final class Gateway implements AutoCloseable {
             // Before the store closes: a role drop still under way must record its end.
             if (jit != null) {
                 jit.close(10);
+            }
+            if (recorder != null) {
+                recorder.close(); // before the audit log: a drop it reports goes there
             }
             if (log != null) {
                 log.close();
@@ -164,6 +169,8 @@ public final class Gateway implements AutoCloseable {
             audit.vault = Vault.open(loaded, environment);
             audit.log = AuditLog.open(audit.vault.store(), AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
                     config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
+            audit.recorder = Recorder.open(audit.vault.store(), Recorder.Settings.of(config, gatewayId(config)), audit.log,
+                    Clock.systemUTC());
             Map<String, PasswordSource> passwords = upstreamPasswords(config.upstreams(), environment, audit.vault);
             UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
             boss = transport.newGroup(1);
@@ -178,9 +185,9 @@ public final class Gateway implements AutoCloseable {
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
                     new PolicySelector(config.policies(), config.upstreams()), policyGates(config, analyzer, maskers),
-                    connector, new SessionRegistry(), blocking, clients, audit.log, audit.jit);
+                    connector, new SessionRegistry(), blocking, clients, audit.log, audit.jit, audit.recorder);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
-                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.vault);
+                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.vault, audit.recorder);
 
             Channel server = new ServerBootstrap()
                     .group(boss, workers)
@@ -398,6 +405,11 @@ public final class Gateway implements AutoCloseable {
 
     public SessionRegistry sessions() {
         return services.registry();
+    }
+
+    /** Session recordings: what the sessions sent and received, for replay. */
+    public Recorder recorder() {
+        return audit.recorder;
     }
 
     /** The audit trail: what the sessions record, and {@code list}/{@code verify} for the CLI and admin API. */

@@ -41,6 +41,11 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
         }
 
         @Override
+        public boolean wants(byte type, int length) {
+            return wants(type) || session.wantsForRecording(type, length);
+        }
+
+        @Override
         public int maxWhole(byte type) {
             // A masked row is rewritten whole; a larger one ends the session rather than pass unmasked.
             return type == BackendMessages.DATA_ROW ? MAX_MASKED_ROW : BackendMessageScanner.MAX_WHOLE_MESSAGE;
@@ -53,6 +58,7 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
                 throw new ProtocolViolationException("BackendKeyData after start-up");
             }
             ByteBuf replacement = session.upstreamMessage(type, message);
+            session.sentToClient(type, replacement != null ? replacement : message);
             if (replacement != null) {
                 replacements.add(new Replacement(start, message.readableBytes(), replacement));
             }

@@ -20,6 +20,8 @@ import io.pgwarden.config.GatewayConfig.Upstream;
 import io.pgwarden.plugin.api.Credentials;
 import io.pgwarden.plugin.api.Identity;
 import io.pgwarden.policy.PolicySelector;
+import io.pgwarden.recording.SessionFacts;
+import io.pgwarden.recording.SessionRecorder;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.jit.JitRole;
 import io.pgwarden.jit.JitRoles;
@@ -72,6 +74,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private Policy policy;
     private StatementTracker statements;
     private StatementAudit audit;
+    /** Records the session when recording.enabled; null when not, or before the session is ready. */
+    private SessionRecorder recorder;
     /** Why the session ended, for the audit trail. */
     private String endReason = "client disconnected";
     /** A statement's record is not durable yet: what the client sent since waits here, in order. */
@@ -176,6 +180,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (audit != null) {
             audit.sessionEnded(endReason);
         }
+        if (recorder != null) {
+            recorder.ended(endReason);
+        }
         if (registered) {
             services.registry().remove(upstreamKey.processId(), secretKey, this);
         }
@@ -205,9 +212,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     void fatal(ClientError error) {
         Channel client = ctx.channel();
         endReason = "ended by the gateway: " + error.sqlState() + " " + error.message();
+        ByteBuf message = client.isActive() ? error.encode(client.alloc()) : null;
+        if (message != null && recorder != null && state == State.READY) {
+            recorder.gatewaySent(message);
+        }
         close();
-        if (client.isActive()) {
-            client.writeAndFlush(error.encode(client.alloc())).addListener(ChannelFutureListener.CLOSE);
+        if (message != null) {
+            client.writeAndFlush(message).addListener(ChannelFutureListener.CLOSE);
         }
     }
 
@@ -533,7 +544,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             LOG.debug("session {}: masking catalog: {}", id, catalog.describe());
         }
         audit = new StatementAudit(id, services.audit(), gate);
-        statements = new StatementTracker(gate, audit);
+        Instant started = Instant.now();
+        recorder = services.recorder().start(new SessionFacts(id, identity.name(), identity.issuer(), identity.groups().stream().sorted().toList(),
+                clientAddress, database, upstream.name(), policy.name(), started));
+        statements = new StatementTracker(gate, audit, recorder, audit::auditText);
         // Recorded before any statement of the session: the writer keeps the order.
         audit.sessionStarted(SessionContext.of(id, identity, clientAddress, database, upstream.name())).exceptionally(e -> {
             LOG.warn("session {}: its start could not be recorded in the audit trail: {}", id, e.toString());
@@ -544,7 +558,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         // (a notification right after ReadyForQuery) to the relay.
         upstreamChannel.pipeline().addLast("relay", new BackendRelay(this, ctx.channel()));
         upstreamChannel.pipeline().remove(UpstreamConnection.LOGIN_FRAME_DECODER);
-        Instant started = Instant.now();
         Instant expires = scheduleLifetimeEnd(started);
         info = new SessionInfo(id, identity.name(), identity.issuer(), identity.groups(), clientAddress, user, database,
                 policy.name(), upstream.name(), upstreamKey.processId(), started, expires);
@@ -650,6 +663,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 }
                 case FrontendMessages.FLUSH -> unsyncedWork = true;
                 default -> {
+                    if (recorder != null) {
+                        recorder.fromClient(type, frame.readableBytes() - 5); // COPY FROM STDIN's data, counted
+                    }
                 }
             }
         } catch (ProtocolViolationException e) {
@@ -720,6 +736,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             upstreamSentFatal = true;
         }
         return statements.upstreamMessage(type, message, ctx.alloc());
+    }
+
+    /** Whether the relay must hand over this message whole, for the recording. */
+    boolean wantsForRecording(byte type, int length) {
+        return recorder != null && recorder.wants(type, length);
+    }
+
+    /** A message the relay sends the client (the upstream's, or what the session put in its place). */
+    void sentToClient(byte type, ByteBuf message) {
+        if (recorder != null && message.isReadable()) {
+            recorder.sent(type, message);
+        }
     }
 
     /** Whether the relay must hand over messages of this type whole, for masking. */

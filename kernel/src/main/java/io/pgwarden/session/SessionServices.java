@@ -8,6 +8,7 @@ import io.pgwarden.config.GatewayConfig;
 import io.pgwarden.jit.JitRoles;
 import io.pgwarden.policy.PolicySelector;
 import io.pgwarden.policy.StatementGateFactory;
+import io.pgwarden.recording.Recorder;
 import io.pgwarden.tls.ServerTls;
 import io.pgwarden.upstream.UpstreamConnector;
 import java.util.concurrent.Executor;
@@ -21,6 +22,7 @@ import java.util.concurrent.Executor;
  * @param clientChannels   every open client channel, for the connection limit and shutdown
  * @param audit            the audit trail: intents before statements are forwarded, outcomes after
  * @param jit              makes and drops the sessions' roles on upstreams with jit.enabled
+ * @param recorder         records sessions when recording.enabled (and reads recordings back)
  */
 public record SessionServices(
         GatewayConfig config,
@@ -34,5 +36,6 @@ public record SessionServices(
         Executor blockingExecutor,
         ChannelGroup clientChannels,
         AuditLog audit,
-        JitRoles jit) {
+        JitRoles jit,
+        Recorder recorder) {
 }

@@ -4,7 +4,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.pgwarden.masking.ResultMask;
 import io.pgwarden.policy.StatementGate;
+import io.pgwarden.plugin.api.AuditEvent;
 import io.pgwarden.policy.Verdict;
+import io.pgwarden.recording.SessionRecorder;
 import io.pgwarden.wire.BackendMessages;
 import io.pgwarden.wire.FrontendMessages;
 import io.pgwarden.wire.InvalidTextException;
@@ -17,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.UnaryOperator;
 
 /**
  * Follows a session's statements from the client's message to the upstream's answer: asks
@@ -71,6 +74,8 @@ final class StatementTracker {
         long auditSequence = -1;
         /** What its results may carry (one mask per statement of a Query). */
         ResultMask.Plan plan = ResultMask.Plan.NONE;
+        /** The portal an Execute runs (its Bind's parameters are recorded with it); null for a Query or Parse. */
+        String portal;
         /** Which statement of a Query the upstream is answering. */
         int answering;
         /** How the rows of the result being sent are masked; null when they pass undecoded. */
@@ -160,10 +165,21 @@ final class StatementTracker {
     /** Whether the session's policy masks anything: then Describes are followed and results inspected. */
     private final boolean masking;
 
+    /** Records the session, when recording is on; null when not. */
+    private final SessionRecorder recorder;
+    /** The text a statement is recorded with: the audit trail's (literals redacted under audit.redact_literals). */
+    private final UnaryOperator<String> recordedText;
+
     StatementTracker(StatementGate gate, Outcomes outcomes) {
+        this(gate, outcomes, null, UnaryOperator.identity());
+    }
+
+    StatementTracker(StatementGate gate, Outcomes outcomes, SessionRecorder recorder, UnaryOperator<String> recordedText) {
         this.gate = gate;
         this.outcomes = outcomes;
         this.masking = gate.masks();
+        this.recorder = recorder;
+        this.recordedText = recordedText;
     }
 
     // ---- client → upstream: each returns the frame to forward (the same, or a substitute) ----
@@ -180,6 +196,11 @@ final class StatementTracker {
     private void start(TrackedStatement statement) {
         lastStarted = statement;
         statement.recorded = true;
+        if (recorder != null) {
+            boolean refused = statement.verdict instanceof Verdict.Refused;
+            recorder.statement(recordedText.apply(statement.text), refused ? AuditEvent.Decision.DENY : AuditEvent.Decision.ALLOW,
+                    refused ? ((Verdict.Refused) statement.verdict).reason() : null, statement.portal);
+        }
         var durable = outcomes.started(statement);
         if (durable != null && (!durable.isDone() || durable.isCompletedExceptionally())) {
             pendingRecord = durable;
@@ -286,6 +307,9 @@ final class StatementTracker {
 
     void bind(ByteBuf frame) {
         MessageReader.Bind bind = MessageReader.bindNames(frame);
+        if (recorder != null) {
+            recorder.bind(bind.portalName(), frame);
+        }
         long at = ++seq;
         Map<Prepared, Long> portal = portals.computeIfAbsent(bind.portalName(), k -> new LinkedHashMap<>());
         // A Parse of the name earlier in this batch decides: had it failed, this Bind would be skipped with it.
@@ -370,6 +394,7 @@ final class StatementTracker {
         if (again != null) {
             String text = portal.sqlLevel() ? "<statement " + portal.name() + " prepared at SQL level>" : portal.text();
             TrackedStatement statement = new TrackedStatement(text, again, false);
+            statement.portal = portalName;
             inFlight.add(statement);
             start(statement);
             frame.release();
@@ -379,6 +404,7 @@ final class StatementTracker {
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
                 : new TrackedStatement("<unknown portal>", new Verdict.Allowed(Verdict.Summary.NONE), false);
         statement.plan = plan;
+        statement.portal = portalName;
         ByteBuf forward = frame;
         if (plan.inspects() && plan.statement(0).needsRows()) {
             // The rows' layout (which columns, in which formats) is that of the portal as bound:

@@ -21,6 +21,11 @@ public final class BackendMessageScanner {
         /** Whether messages of this type must be seen whole. */
         boolean wants(byte type);
 
+        /** Whether this message must be seen whole, knowing its length (header excluded of the type byte). */
+        default boolean wants(byte type, int length) {
+            return wants(type);
+        }
+
         /** The largest message of a wanted type held back whole; a larger one is a protocol violation. */
         default int maxWhole(byte type) {
             return MAX_WHOLE_MESSAGE;
@@ -68,7 +73,7 @@ public final class BackendMessageScanner {
                 throw new ProtocolViolationException("invalid message length " + length);
             }
             long messageEnd = (long) at + 1 + length;
-            if (listener.wants(type)) {
+            if (listener.wants(type, length)) {
                 if (length > listener.maxWhole(type)) {
                     throw new ProtocolViolationException("message of type '" + (char) type + "' of " + length + " bytes");
                 }

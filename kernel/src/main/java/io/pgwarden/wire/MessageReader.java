@@ -234,6 +234,45 @@ public final class MessageReader {
         return values;
     }
 
+    /**
+     * A Bind's parameter values (null for NULL) and their format codes (empty: all text; one:
+     * for all; else one each). Read off the hot path (the recording writer), so it copies.
+     */
+    public record BindParameters(short[] formats, List<byte[]> values) {
+        /** Whether value {@code i} is in binary format. */
+        public boolean binary(int i) {
+            return formats.length == 1 ? formats[0] == 1 : i < formats.length && formats[i] == 1;
+        }
+    }
+
+    public static BindParameters bindParameters(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        cString(body);
+        cString(body);
+        try {
+            int formatCount = body.readUnsignedShort();
+            short[] formats = new short[formatCount];
+            for (int i = 0; i < formatCount; i++) {
+                formats[i] = body.readShort();
+            }
+            int params = body.readUnsignedShort();
+            List<byte[]> values = new ArrayList<>(params);
+            for (int i = 0; i < params; i++) {
+                int length = body.readInt();
+                if (length < 0) {
+                    values.add(null);
+                } else {
+                    byte[] value = new byte[length];
+                    body.readBytes(value);
+                    values.add(value);
+                }
+            }
+            return new BindParameters(formats, values);
+        } catch (IndexOutOfBoundsException e) {
+            throw new ProtocolViolationException("Bind message too short");
+        }
+    }
+
     /** Bind's result-column format codes: empty (all text), one (for all), or one per column. */
     public static short[] bindResultFormats(ByteBuf frame) {
         ByteBuf body = body(frame);
