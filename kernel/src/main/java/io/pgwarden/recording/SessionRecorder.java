@@ -198,7 +198,7 @@ public final class SessionRecorder {
         if (recorder.accept(this, events, batchWeight)) {
             dropped = 0;
         } else {
-            dropped += captured;
+            dropped += ended ? captured - 1 : captured; // the end itself is kept, below
             if (ended) {
                 // The end is recorded whatever the buffer holds: a recording must say that it is complete or not.
                 recorder.acceptAnyway(this, List.of(new CapturedEvent(GAP, now(), null, null, null, dropped, 0),
