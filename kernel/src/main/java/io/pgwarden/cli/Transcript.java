@@ -56,13 +56,13 @@ final class Transcript {
                     e.path("database").asText(), e.path("upstream").asText(), e.path("policy").asText(), e.path("started").asText());
             case "statement" -> {
                 out.println(at + prompt + e.path("text").asText());
-                if (e.has("parameters")) {
+                if (!e.path("parameters").isEmpty()) {
                     List<String> p = new ArrayList<>();
                     int i = 1;
                     for (JsonNode v : e.path("parameters")) {
                         p.add("$" + i++ + " = " + (v.isNull() ? "NULL" : "'" + v.asText().replace("'", "''") + "'"));
                     }
-                    out.println("-- parameters: " + (p.isEmpty() ? "none" : String.join(", ", p)));
+                    out.println("-- parameters: " + String.join(", ", p));
                 }
                 if (!e.path("decision").asText().equals("ALLOW")) {
                     out.println("-- pgwarden: " + e.path("decision").asText()
@@ -148,7 +148,7 @@ final class Transcript {
             header.add(" ".repeat(pad / 2) + columns.get(i) + " ".repeat(pad - pad / 2));
             rule.add("-".repeat(widths[i]));
         }
-        out.println(" " + String.join(" | ", header));
+        out.println((" " + String.join(" | ", header)).stripTrailing());
         out.println("-" + String.join("-+-", rule) + "-");
         for (List<String> row : rows) {
             List<String> cells = new ArrayList<>();
@@ -156,7 +156,7 @@ final class Transcript {
                 String v = i < row.size() ? row.get(i) : "";
                 cells.add(v + " ".repeat(widths[i] - v.length()));
             }
-            out.println(" " + String.join(" | ", cells));
+            out.println((" " + String.join(" | ", cells)).stripTrailing());
         }
     }
 

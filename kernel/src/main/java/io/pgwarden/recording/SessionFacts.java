@@ -8,5 +8,6 @@ public record SessionFacts(String id, String identity, String issuer, List<Strin
                            String database, String upstream, String policy, Instant started) {
     public SessionFacts {
         groups = List.copyOf(groups);
+        started = started.truncatedTo(java.time.temporal.ChronoUnit.MICROS); // as the store keeps it
     }
 }
