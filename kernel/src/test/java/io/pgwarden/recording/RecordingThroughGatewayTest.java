@@ -207,6 +207,47 @@ class RecordingThroughGatewayTest {
     }
 
     @Test
+    void aStoppedGatewaysRecordingReplaysFromItsStoreAndATamperedOneIsReportedBroken() throws Exception {
+        Path stoppedDir = Files.createDirectories(dir.resolve("stopped"));
+        String yaml = Files.readString(configFile)
+                .replace(credentialFile.toString(), stoppedDir.resolve("admin-credential.json").toString())
+                .replaceFirst("url: \"[^\"]+\"", "url: \"" + TestGateway.freshStoreUrl().replace("\\", "/") + "\"");
+        String storeUrl = yaml.replaceFirst("(?s).*url: \"([^\"]+)\".*", "$1");
+        yaml = yaml.replaceFirst("key_file: \"[^\"]+\"", "key_file: \"" + TestGateway.keyFile(storeUrl) + "\"");
+        Path config = stoppedDir.resolve("pgwarden.yaml");
+        Files.writeString(config, yaml);
+        String id;
+        try (TestGateway stopped = TestGateway.start(yaml, TestPostgres.shared().password())) {
+            try (Connection c = stopped.connect(); Statement s = c.createStatement()) {
+                s.execute("SELECT name, email FROM rec.customers WHERE id = 1");
+                id = stopped.gateway().sessions().sessions().getFirst().id();
+                stopped.gateway().recorder().list(null, 1); // stores what was queued: the first chunk
+                s.execute("SELECT 2");
+            }
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+            while (stopped.gateway().recorder().list(null, 10).stream().noneMatch(r -> r.id().equals(id) && r.ended() != null)) {
+                assertThat(Instant.now()).isBefore(deadline);
+                Thread.sleep(50);
+            }
+        }
+        CommandLineForTests.Result intact = CommandLineForTests.run("replay", id, "--config", config.toString(), "--no-wait");
+        assertThat(intact.exitCode()).as(intact.err()).isZero();
+        assertThat(intact.out()).contains("SELECT name, email FROM rec.customers WHERE id = 1").contains("***@example.com")
+                .doesNotContain(EMAIL);
+
+        try (io.pgwarden.vault.Vault vault = io.pgwarden.vault.Vault.open(TestGateway.load(yaml), System::getenv);
+             Connection c = vault.store().connect(); Statement s = c.createStatement()) {
+            // The chunk holding the row, rewritten: someone hiding what the agent saw.
+            s.execute("UPDATE recording_chunk SET payload = (SELECT payload FROM recording_chunk WHERE session_id = '" + id
+                    + "' AND chunk_no = 0) WHERE session_id = '" + id + "' AND chunk_no > 0");
+        }
+        CommandLineForTests.Result broken = CommandLineForTests.run("replay", id, "--config", config.toString(), "--no-wait");
+        assertThat(broken.exitCode()).isEqualTo(2);
+        assertThat(broken.err()).contains("the recording of session " + id + " is broken at chunk 1");
+        assertThat(broken.out()).isEmpty();
+    }
+
+    @Test
     void replayOfAnUnknownSessionSaysSo() {
         CommandLineForTests.Result r = CommandLineForTests.run("replay", "feedfacefeedface", "--config", configFile.toString());
         assertThat(r.exitCode()).isEqualTo(1);
