@@ -50,6 +50,16 @@ public final class PolicyGate implements StatementGate {
     }
 
     @Override
+    public boolean detectsContent() {
+        return !policy.mask.detection().isEmpty();
+    }
+
+    @Override
+    public String maskContent(String text) {
+        return io.pgwarden.masking.ContentMasking.maskText(policy.mask, text);
+    }
+
+    @Override
     public boolean masks() {
         return masking.active();
     }

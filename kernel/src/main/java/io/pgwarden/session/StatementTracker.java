@@ -407,6 +407,7 @@ final class StatementTracker {
         }
         return switch (type) {
             case BackendMessages.ROW_DESCRIPTION, BackendMessages.NO_DATA, BackendMessages.NOTICE_RESPONSE -> true;
+            case BackendMessages.NOTIFICATION_RESPONSE -> gate.detectsContent();
             case BackendMessages.DATA_ROW -> {
                 TrackedStatement head = headStatement();
                 yield head != null && head.layout != null;
@@ -514,6 +515,13 @@ final class StatementTracker {
             }
             case BackendMessages.NOTICE_RESPONSE -> {
                 return maskedServerMessage(type, message, alloc);
+            }
+            case BackendMessages.NOTIFICATION_RESPONSE -> {
+                // Another session's NOTIFY may carry anything: the content detectors read its payload.
+                MessageReader.Notification n = MessageReader.notification(message);
+                String payload = gate.maskContent(n.payload());
+                return payload.equals(n.payload()) ? null
+                        : BackendMessages.notificationResponse(alloc, n.processId(), n.channel(), payload);
             }
             case BackendMessages.ERROR_RESPONSE -> {
                 return error(message, alloc);
