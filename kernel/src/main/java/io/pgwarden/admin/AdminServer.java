@@ -2,6 +2,7 @@ package io.pgwarden.admin;
 
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.pgwarden.approval.Approvals;
 import io.pgwarden.audit.AuditLog;
 import io.pgwarden.session.FrontendSession;
 import io.pgwarden.session.SessionInfo;
@@ -26,6 +27,7 @@ import org.slf4j.LoggerFactory;
 public final class AdminServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     static final String BY_ADMIN_API = "an administrator through the admin API";
+    static final String USER_ATTRIBUTE = "pgwarden.user";
 
     private final Javalin app;
     private final AdminCredential credential;
@@ -42,8 +44,8 @@ public final class AdminServer implements AutoCloseable {
      *
      * @throws AdminStartException when the port cannot be opened or the file written
      */
-    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit)
-            throws AdminStartException {
+    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit,
+                                    Approvals approvals) throws AdminStartException {
         AdminCredential[] holder = new AdminCredential[1];
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -64,6 +66,7 @@ public final class AdminServer implements AutoCloseable {
             config.routes.post("/api/sessions/kill", ctx -> killIdentity(ctx, sessions));
             config.routes.get("/api/audit", ctx -> listAudit(ctx, audit));
             config.routes.get("/api/audit/verify", ctx -> ctx.json(AuditJson.verify(audit.verify())));
+            new ApprovalRoutes(approvals).register(config.routes);
             config.routes.exception(Exception.class, (e, ctx) -> {
                 LOG.warn("admin API: {} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, 500, "internal error in the admin API; see the gateway's log");
@@ -171,7 +174,12 @@ public final class AdminServer implements AutoCloseable {
         return row;
     }
 
-    private static void error(Context ctx, int status, String message) {
+    /** The admin page's logged-in user a request acts for; null for the CLI's bearer token. */
+    static String actingUser(Context ctx) {
+        return ctx.attribute(USER_ATTRIBUTE);
+    }
+
+    static void error(Context ctx, int status, String message) {
         ctx.status(status).json(Map.of("error", message));
     }
 

@@ -60,6 +60,11 @@ final class ConfigValidator {
     private void listen(GatewayConfig config) {
         port("listen.port", config.listen().port());
         port("admin.port", config.admin().port());
+        java.net.URI publicUrl = config.admin().publicUrl();
+        if (publicUrl != null && (publicUrl.getHost() == null
+                || !("http".equals(publicUrl.getScheme()) || "https".equals(publicUrl.getScheme())))) {
+            problem("admin.public_url", "must be an absolute http(s) URL such as https://pgwarden.example.com:8080");
+        }
         if (config.listen().eventLoops() < 1 || config.listen().eventLoops() > 256) {
             problem("listen.event_loops", "must be between 1 and 256");
         }
@@ -233,8 +238,16 @@ final class ConfigValidator {
         if (rule.when() == null) {
             problem(at + ".when", "is required");
         } else {
+            if (rule.when().empty()) {
+                problem(at + ".when", "give at least one condition (commands, without_where, relations, functions, ddl, "
+                        + "estimated_rows_over); a rule that matches everything belongs in deny or allow");
+            }
             commands(at + ".when.commands", rule.when().commands());
             patterns(at + ".when.relations", rule.when().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
+            patterns(at + ".when.functions", rule.when().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
+            if (rule.when().estimatedRowsOver() != null && rule.when().estimatedRowsOver() < 0) {
+                problem(at + ".when.estimated_rows_over", "must not be negative");
+            }
         }
         if (rule.approvers().isEmpty()) {
             problem(at + ".approvers", "name at least one approver");
@@ -245,6 +258,7 @@ final class ConfigValidator {
             }
         }
         positive(at + ".timeout", rule.timeout());
+        positive(at + ".validity", rule.validity());
     }
 
     private void audit(GatewayConfig.Audit audit) {

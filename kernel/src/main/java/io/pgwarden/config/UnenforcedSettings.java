@@ -34,12 +34,6 @@ public final class UnenforcedSettings {
             if (!p.mask().isEmpty()) {
                 found.add(at + ".mask: masking is not available in this version");
             }
-            if (!p.approve().isEmpty()) {
-                found.add(at + ".approve: approvals are not available in this version");
-            }
-        }
-        if (!config.approvers().isEmpty()) {
-            found.add("approvers: approver plugins are not available in this version");
         }
         if (config.store().url().toLowerCase(java.util.Locale.ROOT).startsWith("jdbc:postgresql:")) {
             found.add("store.url: a PostgreSQL store shared by several gateways is not available in this version; "

@@ -1,7 +1,9 @@
 package io.pgwarden.plugin;
 
+import io.pgwarden.approval.NamedApprover;
 import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthenticatorChain;
+import io.pgwarden.plugin.api.ApproverFactory;
 import io.pgwarden.plugin.api.AuditSinkFactory;
 import io.pgwarden.plugin.api.AuthenticatorFactory;
 import io.pgwarden.plugin.api.PluginConfig;
@@ -107,15 +109,7 @@ public final class PluginHost implements AutoCloseable {
     /** Builds one authenticator per {@code authenticators[]} entry, in order. */
     public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
             throws PluginLoadException {
-        Map<String, AuthenticatorFactory> byType = new LinkedHashMap<>();
-        for (AuthenticatorFactory f : manager.getExtensions(AuthenticatorFactory.class)) {
-            AuthenticatorFactory previous = byType.putIfAbsent(f.type(), f);
-            if (previous != null) {
-                throw new PluginLoadException("two plugins provide authenticator type \"" + f.type() + "\": "
-                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
-                        + manager.whichPlugin(f.getClass()).getPluginId());
-            }
-        }
+        Map<String, AuthenticatorFactory> byType = factories(AuthenticatorFactory.class, AuthenticatorFactory::type, "authenticator");
         List<AuthenticatorChain.Named> built = new ArrayList<>();
         try {
             for (int i = 0; i < entries.size(); i++) {
@@ -149,15 +143,7 @@ public final class PluginHost implements AutoCloseable {
      */
     public List<NamedSink> auditSinks(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
             throws PluginLoadException {
-        Map<String, AuditSinkFactory> byType = new LinkedHashMap<>();
-        for (AuditSinkFactory f : manager.getExtensions(AuditSinkFactory.class)) {
-            AuditSinkFactory previous = byType.putIfAbsent(f.type(), f);
-            if (previous != null) {
-                throw new PluginLoadException("two plugins provide audit sink type \"" + f.type() + "\": "
-                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
-                        + manager.whichPlugin(f.getClass()).getPluginId());
-            }
-        }
+        Map<String, AuditSinkFactory> byType = factories(AuditSinkFactory.class, AuditSinkFactory::type, "audit sink");
         List<NamedSink> built = new ArrayList<>();
         try {
             for (int i = 0; i < entries.size(); i++) {
@@ -182,6 +168,67 @@ public final class PluginHost implements AutoCloseable {
             }
         } catch (PluginLoadException e) {
             closeSinks(built);
+            throw e;
+        }
+        return List.copyOf(built);
+    }
+
+    /** The factories of an extension point by type; two plugins claiming one type is an error. */
+    private <F> Map<String, F> factories(Class<F> point, java.util.function.Function<F, String> type, String what)
+            throws PluginLoadException {
+        Map<String, F> byType = new LinkedHashMap<>();
+        for (F f : manager.getExtensions(point)) {
+            F previous = byType.putIfAbsent(type.apply(f), f);
+            if (previous != null) {
+                throw new PluginLoadException("two plugins provide " + what + " type \"" + type.apply(f) + "\": "
+                        + manager.whichPlugin(previous.getClass()).getPluginId() + " and "
+                        + manager.whichPlugin(f.getClass()).getPluginId());
+            }
+        }
+        return byType;
+    }
+
+    /**
+     * Builds one approver per {@code approvers[]} entry, each named by its {@code name} or
+     * else its {@code type}. Type {@value NamedApprover#WEB} is the admin page's inbox, the
+     * gateway's own: it has nothing to deliver. On an error, those built so far are closed.
+     */
+    public List<NamedApprover> approvers(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
+            throws PluginLoadException {
+        Map<String, ApproverFactory> byType = factories(ApproverFactory.class, ApproverFactory::type, "approver");
+        List<NamedApprover> built = new ArrayList<>();
+        try {
+            for (int i = 0; i < entries.size(); i++) {
+                String at = "approvers[" + i + "]";
+                String type = (String) entries.get(i).get("type");
+                String name = (String) entries.get(i).getOrDefault("name", type);
+                if (type.equals(NamedApprover.WEB)) {
+                    PluginConfig config = new PluginConfig(at, entries.get(i));
+                    try {
+                        config.requireOnlyKeys(Set.of("type", "name"));
+                    } catch (PluginConfigException e) {
+                        throw new PluginLoadException(e.getMessage());
+                    }
+                    built.add(new NamedApprover(name, at + " (web)", null));
+                    continue;
+                }
+                ApproverFactory factory = byType.get(type);
+                if (factory == null) {
+                    throw new PluginLoadException(at + ".type: no plugin provides approver type \"" + type + "\" (available: "
+                            + String.join(", ", new TreeSet<>(java.util.stream.Stream.concat(byType.keySet().stream(),
+                            java.util.stream.Stream.of(NamedApprover.WEB)).toList())) + "; plugins.dir is " + directory + ")");
+                }
+                try {
+                    built.add(new NamedApprover(name, at + " (" + name + ")",
+                            factory.create(new PluginConfig(at, entries.get(i)), new PluginContext(at, clock, baseDirectory))));
+                } catch (PluginConfigException e) {
+                    throw new PluginLoadException(e.getMessage());
+                } catch (RuntimeException e) {
+                    throw new PluginLoadException(at + ": the " + type + " plugin failed to build this approver: " + e);
+                }
+            }
+        } catch (PluginLoadException e) {
+            NamedApprover.closeAll(built);
             throw e;
         }
         return List.copyOf(built);

@@ -34,14 +34,16 @@ public final class PolicyGate implements StatementGate {
     private static final Set<String> CATALOG_SCHEMAS = Set.of("pg_catalog", "information_schema");
 
     private final CompiledPolicy policy;
+    private final ApprovalRules approvals;
     private final StatementAnalyzer analyzer;
     private final SearchPathTracker searchPath;
     /** Every analysis PREPAREd under a name; EXECUTE must pass all of them (a failed DEALLOCATE or PREPARE is invisible here). */
     private final Map<String, List<StatementAnalysis>> prepared = new HashMap<>();
     private int preparedVersions;
 
-    PolicyGate(CompiledPolicy policy, StatementAnalyzer analyzer, SearchPathTracker searchPath) {
+    PolicyGate(CompiledPolicy policy, ApprovalRules approvals, StatementAnalyzer analyzer, SearchPathTracker searchPath) {
         this.policy = policy;
+        this.approvals = approvals;
         this.analyzer = analyzer;
         this.searchPath = searchPath;
     }
@@ -74,7 +76,9 @@ public final class PolicyGate implements StatementGate {
                         refusal.message);
             }
         }
-        return new Verdict.Allowed(Verdict.Summary.NONE);
+        List<ApprovalMatch> held = approvals.isEmpty() ? List.of() : approvals.match(versions.stream()
+                .map(v -> new AnalyzedStatement("EXECUTE " + name, 0, 0, v)).toList(), n -> List.of());
+        return held.isEmpty() ? new Verdict.Allowed(Verdict.Summary.NONE) : new Verdict.Held(Verdict.Summary.NONE, held);
     }
 
     @Override
@@ -129,7 +133,9 @@ public final class PolicyGate implements StatementGate {
             // A later statement of the same string runs under the settings of the earlier ones.
             remember(s.analysis());
         }
-        return new Verdict.Allowed(summary);
+        List<ApprovalMatch> held = approvals.isEmpty() ? List.of()
+                : approvals.match(statements, name -> prepared.getOrDefault(name, List.of()));
+        return held.isEmpty() ? new Verdict.Allowed(summary) : new Verdict.Held(summary, held);
     }
 
     private record Refusal(String sqlState, String message, String detail, String hint) {

@@ -31,6 +31,19 @@ public sealed interface Verdict {
     }
 
     /**
+     * Allowed by the policy, but approval rules matched (DESIGN §8): the statement runs only
+     * once a person approves. The first rule whose conditions all hold applies; a rule with
+     * {@code estimated_rows_over} holds only when the estimate says so.
+     *
+     * @param rules the matching rules, in configured order
+     */
+    record Held(Summary summary, List<ApprovalMatch> rules) implements Verdict {
+        public Held {
+            rules = List.copyOf(rules);
+        }
+    }
+
+    /**
      * @param sqlState 42501 for a policy refusal, 42601 for text that does not parse
      * @param reason   one line for the audit trail and the operator's log
      */

@@ -13,6 +13,10 @@ import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgwarden.admin.AdminServer;
 import io.pgwarden.admin.AdminStartException;
+import io.pgwarden.approval.ApprovalLinks;
+import io.pgwarden.approval.Approvals;
+import io.pgwarden.approval.NamedApprover;
+import io.pgwarden.approval.RowEstimator;
 import io.pgwarden.audit.AuditLog;
 import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthFailureLimiter;
@@ -101,9 +105,17 @@ public final class Gateway implements AutoCloseable {
         Store store;
         AuditLog log;
         List<NamedSink> unclaimedSinks = List.of();
+        /** Approvals record into the log: closed before it. */
+        Approvals approvals;
+        List<NamedApprover> unclaimedApprovers = List.of();
 
         @Override
         public void close() {
+            if (approvals != null) {
+                approvals.close();
+            } else {
+                NamedApprover.closeAll(unclaimedApprovers);
+            }
             if (log != null) {
                 log.close();
             } else {
@@ -150,14 +162,19 @@ public final class Gateway implements AutoCloseable {
             audit.store = Store.open(Store.resolveUrl(config.store().url(), loaded.baseDir()));
             audit.log = AuditLog.open(audit.store, AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
                     config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
+            audit.unclaimedApprovers = plugins.approvers(config.approvers(), Clock.systemUTC(), loaded.baseDir());
+            ApprovalLinks links = new ApprovalLinks(config.admin().publicUrl());
+            audit.approvals = new Approvals(audit.unclaimedApprovers, links, audit.log,
+                    new RowEstimator(config.upstreams(), passwords::get, loaded::resolve), blocking, Clock.systemUTC());
             UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
             ChannelGroup clients = new DefaultChannelGroup("pgwarden-clients", GlobalEventExecutor.INSTANCE);
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
                     new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer),
-                    connector, new SessionRegistry(), blocking, clients, audit.log);
+                    connector, new SessionRegistry(), blocking, clients, audit.log, audit.approvals);
             admin = AdminServer.start(config.admin().host(), config.admin().port(),
-                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log);
+                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.approvals);
+            links.listeningAt(admin.url());
 
             boss = transport.newGroup(1);
             workers = transport.newGroup(config.listen().eventLoops());
@@ -218,6 +235,7 @@ public final class Gateway implements AutoCloseable {
             LOG.debug("check-config: {} authenticator(s) built", chain);
             Store.resolveUrl(loaded.config().store().url(), loaded.baseDir());
             PluginHost.closeSinks(plugins.auditSinks(loaded.config().audit().sinks(), Clock.systemUTC(), loaded.baseDir()));
+            NamedApprover.closeAll(plugins.approvers(loaded.config().approvers(), Clock.systemUTC(), loaded.baseDir()));
         } catch (PluginLoadException | StoreException e) {
             throw new GatewayStartException(e.getMessage(), e);
         }
@@ -324,6 +342,11 @@ public final class Gateway implements AutoCloseable {
 
     public SessionRegistry sessions() {
         return services.registry();
+    }
+
+    /** Approval requests: held statements and their decisions. */
+    public Approvals approvals() {
+        return audit.approvals;
     }
 
     /** The audit trail: what the sessions record, and {@code list}/{@code verify} for the CLI and admin API. */

@@ -1,6 +1,7 @@
 package io.pgwarden.session;
 
 import io.netty.channel.group.ChannelGroup;
+import io.pgwarden.approval.Approvals;
 import io.pgwarden.audit.AuditLog;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executor;
  * @param blockingExecutor runs plugin calls that may block (virtual threads), off the event loops
  * @param clientChannels   every open client channel, for the connection limit and shutdown
  * @param audit            the audit trail: intents before statements are forwarded, outcomes after
+ * @param approvals        holds statements that approval rules match until a person decides
  */
 public record SessionServices(
         GatewayConfig config,
@@ -31,5 +33,6 @@ public record SessionServices(
         SessionRegistry registry,
         Executor blockingExecutor,
         ChannelGroup clientChannels,
-        AuditLog audit) {
+        AuditLog audit,
+        Approvals approvals) {
 }

@@ -68,6 +68,8 @@ final class StatementTracker {
         boolean recorded;
         /** Set by the Outcomes: its record in the audit trail, for the outcome to refer to. */
         long auditSequence = -1;
+        /** Why an allowed statement ran after a hold (who approved it), for the audit trail; else null. */
+        String approval;
 
         TrackedStatement(String text, Verdict verdict, boolean simpleQuery) {
             this.text = text;
@@ -144,6 +146,45 @@ final class StatementTracker {
     /** The record the session must wait for before it forwards anything more, or null. */
     private java.util.concurrent.CompletableFuture<?> pendingRecord;
 
+    /**
+     * A statement (a Query, or an Execute) that an approval rule holds (DESIGN §8): nothing of
+     * it is tracked yet. The session keeps its frame, and what the client sends after it,
+     * until the hold ends, then calls {@link #resume}, which decides it as if it had just arrived.
+     */
+    record Hold(String text, Verdict.Held verdict, boolean simpleQuery) {
+    }
+
+    private Hold pendingHold;
+
+    /** Takes the hold the last message asked for; null when none. */
+    Hold takePendingHold() {
+        Hold hold = pendingHold;
+        pendingHold = null;
+        return hold;
+    }
+
+    /**
+     * The hold ended: {@code decided} is the statement's final verdict (allowed, or refused
+     * by a person, a timeout or a withdrawal). Returns what to forward in place of the held
+     * {@code frame}, exactly as {@link #query} or {@link #execute} would have.
+     */
+    ByteBuf resume(Hold hold, ByteBuf frame, Verdict decided, String approvalNote, ByteBufAllocator alloc) {
+        TrackedStatement statement = new TrackedStatement(hold.text(), decided, hold.simpleQuery());
+        statement.approval = approvalNote;
+        inFlight.add(statement);
+        start(statement);
+        if (hold.simpleQuery()) {
+            ByteBuf forward = decided instanceof Verdict.Refused r ? substitute(frame, alloc, "", r, false) : frame;
+            syncPointsSent++;
+            return forward;
+        }
+        if (decided instanceof Verdict.Refused r) {
+            frame.release();
+            return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(r)));
+        }
+        return frame;
+    }
+
     StatementTracker(StatementGate gate, Outcomes outcomes) {
         this.gate = gate;
         this.outcomes = outcomes;
@@ -184,6 +225,10 @@ final class StatementTracker {
         } catch (InvalidTextException e) {
             sql = NOT_UTF8_TEXT;
             verdict = NOT_UTF8;
+        }
+        if (verdict instanceof Verdict.Held held) {
+            pendingHold = new Hold(sql, held, true);
+            return frame;
         }
         TrackedStatement statement = new TrackedStatement(sql, verdict, true);
         inFlight.add(statement);
@@ -293,6 +338,8 @@ final class StatementTracker {
         Prepared portal = null;
         Prepared refusedVersion = null;
         Verdict.Refused again = null;
+        Verdict.Held held = null;
+        String heldText = null;
         for (Prepared version : bound.keySet()) {
             if (version.verdict() instanceof Verdict.Refused) {
                 refusedVersion = version;
@@ -304,6 +351,10 @@ final class StatementTracker {
                 again = r;
                 portal = version;
                 break;
+            }
+            if (v instanceof Verdict.Held h && held == null) {
+                held = h;
+                heldText = version.sqlLevel() ? "<statement " + version.name() + " prepared at SQL level>" : version.text();
             }
             if (!version.sqlLevel()) {
                 portal = version;
@@ -319,6 +370,10 @@ final class StatementTracker {
             start(statement);
             frame.release();
             return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(again)));
+        }
+        if (held != null) {
+            pendingHold = new Hold(heldText, held, false);
+            return frame;
         }
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)

@@ -26,7 +26,7 @@ class PolicyGateTest {
                 policies:
                 """ + policyYaml.indent(2);
         Policy policy = ConfigLoader.parse(yaml, "test.yaml", Path.of(".")).config().policies().getFirst();
-        return new PolicyGate(new CompiledPolicy(policy), analyzer, new SearchPathTracker(searchPath, "gw"));
+        return new PolicyGate(new CompiledPolicy(policy), new ApprovalRules(0, policy.approve()), analyzer, new SearchPathTracker(searchPath, "gw"));
     }
 
     private static final String READER = """
