@@ -77,6 +77,11 @@ public final class Approvals implements AutoCloseable {
         Instant validUntil;
         ScheduledFuture<?> timeout;
         long holdSequence = -1;
+        /**
+         * Its HOLD record is durable and the waiting client has been told: from now on the
+         * request is listed and may be decided (never before the trail shows it).
+         */
+        boolean visible;
 
         Request(ApprovalRequest request, HeldStatement held, ApprovalMatch rule, CompletableFuture<ApprovalOutcome> outcome) {
             this.request = request;
@@ -239,20 +244,27 @@ public final class Approvals implements AutoCloseable {
     }
 
     private void published(Request r, long sequence, Hold hold) {
-        boolean withdrawnFirst = false;
+        boolean withdrawnFirst;
         synchronized (this) {
             r.holdSequence = sequence;
-            if (r.status != ApprovalStatus.PENDING) {
-                withdrawnFirst = true; // settle() ran before the hold was recorded
-            } else {
-            r.timeout = timer.schedule(() -> settle(r, ApprovalStatus.TIMED_OUT, GATEWAY, "timeout",
-                    "no decision within " + r.rule.timeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT)),
-                    Math.max(0, Duration.between(clock.instant(), r.request.expires()).toMillis()), TimeUnit.MILLISECONDS);
-            }
+            withdrawnFirst = r.status != ApprovalStatus.PENDING; // settle() ran before the hold was recorded
         }
         if (withdrawnFirst) {
             holdOutcome(r, StatementOutcome.error("57014", null));
             return;
+        }
+        if (r.rule.mode() == ApprovalMode.HOLD) {
+            // Before anyone can decide: the client's notice is then queued ahead of any outcome.
+            hold.opened.complete(r.snapshot());
+        }
+        synchronized (this) {
+            if (r.status != ApprovalStatus.PENDING) {
+                return;
+            }
+            r.visible = true;
+            r.timeout = timer.schedule(() -> settle(r, ApprovalStatus.TIMED_OUT, GATEWAY, "timeout",
+                    "no decision within " + human(r.rule.timeout())),
+                    Math.max(0, Duration.between(clock.instant(), r.request.expires()).toMillis()), TimeUnit.MILLISECONDS);
         }
         LOG.info("session {}: {} approval request {} opened for identity {} by {} ({}); approvers: {}", r.held.sessionId(),
                 r.rule.mode().name().toLowerCase(java.util.Locale.ROOT), r.request.id(), r.request.identity(), r.rule.rule(),
@@ -263,9 +275,12 @@ public final class Approvals implements AutoCloseable {
             // The client does not wait: it is refused now, and comes back once approved.
             holdOutcome(r, StatementOutcome.error("42501", null));
             hold.outcome.complete(ticketRefusal(r, "was opened"));
-        } else {
-            hold.opened.complete(r.snapshot());
         }
+    }
+
+    /** 10m, 1h30m, 2s: a duration as the configuration writes it. */
+    static String human(Duration d) {
+        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
     }
 
     private void notifyApprovers(Request r) {
@@ -320,7 +335,7 @@ public final class Approvals implements AutoCloseable {
         Request r;
         synchronized (this) {
             r = requests.get(id);
-            if (r == null) {
+            if (r == null || !r.visible) {
                 throw new ApprovalException(404, "no approval request " + id);
             }
             if (r.status != ApprovalStatus.PENDING) {
@@ -377,7 +392,7 @@ public final class Approvals implements AutoCloseable {
                 case WITHDRAWN -> withdrawnOutcome(r.request.id(), reason);
                 case TIMED_OUT -> new ApprovalOutcome.Refused(r.request.id(), status, "42501",
                         "statement not run: approval request " + r.request.id() + " timed out without a decision",
-                        "Nobody decided within " + r.rule.timeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT) + ".", null,
+                        "Nobody decided within " + human(r.rule.timeout()) + ".", null,
                         "approval request " + r.request.id() + " timed out");
                 default -> new ApprovalOutcome.Refused(r.request.id(), status, "42501",
                         "statement not run: approval request " + r.request.id() + " was denied by " + by,
@@ -432,7 +447,7 @@ public final class Approvals implements AutoCloseable {
                 "statement not run: it needs approval (approval ticket " + r.request.id() + " " + state + ")",
                 "Rule " + r.rule.rule() + ": " + r.rule.why() + ".",
                 "Once it is approved (" + r.request.page() + "), send the same statement again within "
-                        + r.rule.validity().toString().substring(2).toLowerCase(java.util.Locale.ROOT) + ": it runs once.",
+                        + human(r.rule.validity()) + ": it runs once.",
                 "approval ticket " + r.request.id() + " " + state);
     }
 
@@ -480,14 +495,14 @@ public final class Approvals implements AutoCloseable {
 
     public synchronized Optional<ApprovalRecord> record(String id) {
         Request r = requests.get(id);
-        return r == null ? Optional.empty() : Optional.of(r.snapshot());
+        return r == null || !r.visible ? Optional.empty() : Optional.of(r.snapshot());
     }
 
     /** Requests, oldest first: the pending ones, or all that are kept. */
     public synchronized List<ApprovalRecord> list(boolean all) {
         List<ApprovalRecord> out = new ArrayList<>();
         for (Request r : requests.values()) {
-            if (all || r.status == ApprovalStatus.PENDING) {
+            if (r.visible && (all || r.status == ApprovalStatus.PENDING)) {
                 out.add(r.snapshot());
             }
         }

@@ -136,6 +136,8 @@ final class StatementTracker {
     private final Map<String, List<Prepared>> statements = new HashMap<>();
     /** Every statement version each portal may run, with the number of the Bind that bound it. */
     private final Map<String, Map<Prepared, Long>> portals = new HashMap<>();
+    /** The sync point before which each portal was last bound. */
+    private final Map<String, Long> portalBoundBefore = new HashMap<>();
     private final ArrayDeque<Op> unconfirmed = new ArrayDeque<>();
     private boolean errorSinceConfirmed;
     private long seq;
@@ -316,6 +318,7 @@ final class StatementTracker {
         }
         bound(portal, new Prepared(bind.statementName(), null, SQL_LEVEL, -1, -1), at);
         unconfirmed.add(new Op('B', (byte) 'P', bind.portalName(), at, syncPointsSent));
+        portalBoundBefore.put(bind.portalName(), syncPointsSent);
     }
 
     private void bound(Map<Prepared, Long> portal, Prepared version, long at) {
@@ -333,7 +336,13 @@ final class StatementTracker {
      * is), and a refusal replaces the Execute with one of a portal that cannot exist.
      */
     ByteBuf execute(ByteBuf frame, ByteBufAllocator alloc) {
-        Map<Prepared, Long> bound = portals.getOrDefault(MessageReader.executePortal(frame), Map.of());
+        String portalName = MessageReader.executePortal(frame);
+        Map<Prepared, Long> bound = portals.getOrDefault(portalName, Map.of());
+        // Bound since the last Sync: the Execute runs what that Bind bound, or nothing (a failed
+        // Bind makes the upstream skip to the Sync). Approval holds look only at that; refusals
+        // keep checking every version.
+        long latestBind = bound.values().stream().mapToLong(Long::longValue).max().orElse(-1);
+        boolean boundInThisBatch = Long.valueOf(syncPointsSent).equals(portalBoundBefore.get(portalName));
         // Every version the portal may run must pass; a refused one never reached the upstream.
         Prepared portal = null;
         Prepared refusedVersion = null;
@@ -352,7 +361,7 @@ final class StatementTracker {
                 portal = version;
                 break;
             }
-            if (v instanceof Verdict.Held h && held == null) {
+            if (v instanceof Verdict.Held h && held == null && (!boundInThisBatch || bound.get(version) == latestBind)) {
                 held = h;
                 heldText = version.sqlLevel() ? "<statement " + version.name() + " prepared at SQL level>" : version.text();
             }
@@ -413,6 +422,7 @@ final class StatementTracker {
                     versions += portal.size();
                     if (portal.isEmpty()) {
                         portals.remove(op.name());
+                        portalBoundBefore.remove(op.name());
                     }
                 }
             } else if (op.target() == 'S') {
