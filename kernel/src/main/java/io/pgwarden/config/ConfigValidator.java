@@ -45,6 +45,7 @@ final class ConfigValidator {
         Set<String> upstreamNames = v.upstreams(config.upstreams());
         v.pluginEntries("authenticators", config.authenticators(), true);
         Set<String> approverNames = v.pluginEntries("approvers", config.approvers(), false);
+        approverNames.add("web"); // the admin page's inbox is always there, configured or not
         v.policies(config.policies(), upstreamNames, approverNames);
         v.pluginEntries("audit.sinks", config.audit().sinks(), false);
         v.audit(config.audit());

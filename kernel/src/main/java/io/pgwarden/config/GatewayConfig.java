@@ -246,7 +246,7 @@ public record GatewayConfig(
             List<String> relations,
             List<String> functions,
             Boolean ddl,
-            @JsonProperty("estimated_rows_over") Long estimatedRowsOver) {
+            @JsonProperty("estimated_rows_over") Integer estimatedRowsOver) {
         public ApproveWhen {
             commands = commands != null ? List.copyOf(commands) : List.of();
             withoutWhere = withoutWhere != null && withoutWhere;
