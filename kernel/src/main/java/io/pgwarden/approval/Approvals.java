@@ -263,7 +263,7 @@ public final class Approvals implements AutoCloseable {
             }
             r.visible = true;
             r.timeout = timer.schedule(() -> settle(r, ApprovalStatus.TIMED_OUT, GATEWAY, "timeout",
-                    "no decision within " + human(r.rule.timeout())),
+                    "no decision within " + io.pgwarden.config.Durations.format(r.rule.timeout())),
                     Math.max(0, Duration.between(clock.instant(), r.request.expires()).toMillis()), TimeUnit.MILLISECONDS);
         }
         LOG.info("session {}: {} approval request {} opened for identity {} by {} ({}); approvers: {}", r.held.sessionId(),
@@ -278,10 +278,6 @@ public final class Approvals implements AutoCloseable {
         }
     }
 
-    /** 10m, 1h30m, 2s: a duration as the configuration writes it. */
-    static String human(Duration d) {
-        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
-    }
 
     private void notifyApprovers(Request r) {
         for (String name : r.rule.approvers()) {
@@ -392,7 +388,7 @@ public final class Approvals implements AutoCloseable {
                 case WITHDRAWN -> withdrawnOutcome(r.request.id(), reason);
                 case TIMED_OUT -> new ApprovalOutcome.Refused(r.request.id(), status, "42501",
                         "statement not run: approval request " + r.request.id() + " timed out without a decision",
-                        "Nobody decided within " + human(r.rule.timeout()) + ".", null,
+                        "Nobody decided within " + io.pgwarden.config.Durations.format(r.rule.timeout()) + ".", null,
                         "approval request " + r.request.id() + " timed out");
                 default -> new ApprovalOutcome.Refused(r.request.id(), status, "42501",
                         "statement not run: approval request " + r.request.id() + " was denied by " + by,
@@ -447,7 +443,7 @@ public final class Approvals implements AutoCloseable {
                 "statement not run: it needs approval (approval ticket " + r.request.id() + " " + state + ")",
                 "Rule " + r.rule.rule() + ": " + r.rule.why() + ".",
                 "Once it is approved (" + r.request.page() + "), send the same statement again within "
-                        + human(r.rule.validity()) + ": it runs once.",
+                        + io.pgwarden.config.Durations.format(r.rule.validity()) + ": it runs once.",
                 "approval ticket " + r.request.id() + " " + state);
     }
 

@@ -106,6 +106,12 @@ public final class PluginHost implements AutoCloseable {
                 : file.toAbsolutePath().normalize();
     }
 
+    /** The loaded plugins, for the admin page: id, version, state. */
+    public List<Map<String, Object>> describe() {
+        return manager.getPlugins().stream().map(p -> Map.<String, Object>of("id", p.getPluginId(),
+                "version", p.getDescriptor().getVersion(), "state", p.getPluginState().toString())).toList();
+    }
+
     /** Builds one authenticator per {@code authenticators[]} entry, in order. */
     public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
             throws PluginLoadException {

@@ -12,6 +12,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgwarden.admin.AdminServer;
+import io.pgwarden.admin.AdminUsers;
 import io.pgwarden.admin.AdminStartException;
 import io.pgwarden.approval.ApprovalLinks;
 import io.pgwarden.approval.Approvals;
@@ -172,8 +173,9 @@ public final class Gateway implements AutoCloseable {
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
                     new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer),
                     connector, new SessionRegistry(), blocking, clients, audit.log, audit.approvals);
-            admin = AdminServer.start(config.admin().host(), config.admin().port(),
-                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.approvals);
+            admin = AdminServer.start(config.admin().host(), config.admin().port(), loaded.resolve(config.admin().credentialFile()),
+                    new AdminServer.Services(services.registry(), audit.log, audit.approvals, new AdminUsers(audit.store), config,
+                            plugins.describe(), config.admin().publicUrl()));
             links.listeningAt(admin.url());
 
             boss = transport.newGroup(1);
