@@ -106,6 +106,7 @@ public final class Gateway implements AutoCloseable {
         Store store;
         AuditLog log;
         List<NamedSink> unclaimedSinks = List.of();
+        AdminUsers users;
         /** Approvals record into the log: closed before it. */
         Approvals approvals;
         List<NamedApprover> unclaimedApprovers = List.of();
@@ -163,6 +164,7 @@ public final class Gateway implements AutoCloseable {
             audit.store = Store.open(Store.resolveUrl(config.store().url(), loaded.baseDir()));
             audit.log = AuditLog.open(audit.store, AuditLog.Settings.defaults(gatewayId(config), config.audit().redactLiterals(),
                     config.audit().fsync()), audit.unclaimedSinks, Clock.systemUTC());
+            audit.users = new AdminUsers(audit.store);
             audit.unclaimedApprovers = plugins.approvers(config.approvers(), Clock.systemUTC(), loaded.baseDir());
             ApprovalLinks links = new ApprovalLinks(config.admin().publicUrl());
             audit.approvals = new Approvals(audit.unclaimedApprovers, links, audit.log,
@@ -174,7 +176,7 @@ public final class Gateway implements AutoCloseable {
                     new PolicySelector(config.policies(), config.upstreams()), new PolicyGateFactory(config.policies(), analyzer),
                     connector, new SessionRegistry(), blocking, clients, audit.log, audit.approvals);
             admin = AdminServer.start(config.admin().host(), config.admin().port(), loaded.resolve(config.admin().credentialFile()),
-                    new AdminServer.Services(services.registry(), audit.log, audit.approvals, new AdminUsers(audit.store), config,
+                    new AdminServer.Services(services.registry(), audit.log, audit.approvals, audit.users, config,
                             plugins.describe(), config.admin().publicUrl()));
             links.listeningAt(admin.url());
 
@@ -344,6 +346,11 @@ public final class Gateway implements AutoCloseable {
 
     public SessionRegistry sessions() {
         return services.registry();
+    }
+
+    /** The admin page's local users. */
+    public AdminUsers adminUsers() {
+        return audit.users;
     }
 
     /** Approval requests: held statements and their decisions. */
