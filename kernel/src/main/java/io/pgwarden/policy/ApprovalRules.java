@@ -102,11 +102,8 @@ final class ApprovalRules {
             }
             why.add("without WHERE");
         }
-        if (when.ddl()) {
-            if (!a.has(StatementAnalysis.Flag.DDL)) {
-                return null;
-            }
-            why.add("(DDL)");
+        if (when.ddl() && !a.has(StatementAnalysis.Flag.DDL)) {
+            return null; // the command's name (DDL, GRANT, ROLE_ADMIN) already says what it is
         }
         if (!rule.relations().isEmpty()) {
             RelationRef hit = a.relations().stream().filter(r -> rule.relations().stream().anyMatch(p ->
