@@ -33,10 +33,29 @@ final class AdminPage {
     private final BrowserSessions logins;
     /** Password guesses per client address: the gateway's own limiter, at its default pace. */
     private final AuthFailureLimiter failures = new AuthFailureLimiter(10, Clock.systemUTC());
+    /** admin.oidc, or null when people log in with local users only. */
+    private final OidcLogin oidc;
+    private static final String OIDC_COOKIE = "pgwarden_oidc";
+    /** Where browsers reach the page: admin.public_url, else where it listens (known once it does). */
+    private volatile java.net.URI base;
 
     AdminPage(AdminServer.Services services, BrowserSessions logins) {
         this.services = services;
         this.logins = logins;
+        this.oidc = services.config().admin().oidc() == null ? null
+                : new OidcLogin(services.config().admin().oidc(), services.oidcClientSecret(), Clock.systemUTC());
+        this.base = services.publicUrl();
+    }
+
+    void listeningAt(java.net.URI url) {
+        if (base == null) {
+            base = url;
+        }
+    }
+
+    private java.net.URI callback() {
+        String b = base.toString();
+        return java.net.URI.create((b.endsWith("/") ? b.substring(0, b.length() - 1) : b) + OidcLogin.CALLBACK);
     }
 
     void register(RoutesConfig routes) {
@@ -44,6 +63,8 @@ final class AdminPage {
         routes.get("/login", this::loginForm);
         routes.post("/login", this::login);
         routes.post("/logout", this::logout);
+        routes.get("/login/oidc", this::oidcStart);
+        routes.get(OidcLogin.CALLBACK, this::oidcCallback);
         routes.get("/ui/app.js", ctx -> asset(ctx, "app.js", "text/javascript; charset=utf-8"));
         routes.get("/ui/app.css", ctx -> asset(ctx, "app.css", "text/css; charset=utf-8"));
         routes.get("/approvals/{id}", ctx -> ctx.redirect("/#approval=" + ctx.pathParam("id"), HttpStatus.SEE_OTHER));
@@ -88,8 +109,9 @@ final class AdminPage {
                 <label>User <input name="user" id="user" autocomplete="username" required></label>
                 <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
                 <button type="submit" id="login">Log in</button>
-                </form></main></body></html>
-                """.formatted(failed, token));
+                </form>%s</main></body></html>
+                """.formatted(failed, token, oidc == null ? ""
+                : "<p><a id=\"oidc-login\" href=\"/login/oidc\">Log in with " + ApprovalRoutes.e(oidc.issuer()) + "</a></p>"));
     }
 
     private void login(Context ctx) throws Exception {
@@ -135,8 +157,55 @@ final class AdminPage {
 
     /** HttpOnly, SameSite=Strict, Secure over HTTPS; maxAge -1 for a browser-session cookie, 0 to delete. */
     private void cookie(Context ctx, String name, String value, int maxAge) {
-        ctx.res().addHeader("Set-Cookie", name + "=" + value + "; Path=/; HttpOnly; SameSite=Strict"
+        cookie(ctx, name, value, maxAge, "Strict");
+    }
+
+    private void cookie(Context ctx, String name, String value, int maxAge, String sameSite) {
+        ctx.res().addHeader("Set-Cookie", name + "=" + value + "; Path=/; HttpOnly; SameSite=" + sameSite
                 + (maxAge >= 0 ? "; Max-Age=" + maxAge : "") + (secureCookies(ctx) ? "; Secure" : ""));
+    }
+
+    /** Sends the browser to the provider; a cookie binds the login to this browser. */
+    private void oidcStart(Context ctx) {
+        if (oidc == null) {
+            ctx.status(404);
+            return;
+        }
+        String browser = BrowserSessions.token();
+        java.net.URI target;
+        try {
+            target = oidc.start(callback(), browser);
+        } catch (Exception e) {
+            LOG.warn("admin page: cannot reach the OIDC provider {}: {}", oidc.issuer(), e.toString());
+            ctx.status(502).html("<!doctype html><p>The identity provider cannot be reached; try again later.</p>");
+            return;
+        }
+        // Lax, not Strict: the provider sends the browser back with a cross-site navigation.
+        cookie(ctx, OIDC_COOKIE, browser, (int) OidcLogin.PENDING.toSeconds(), "Lax");
+        ctx.redirect(target.toString(), HttpStatus.SEE_OTHER);
+    }
+
+    private void oidcCallback(Context ctx) {
+        if (oidc == null) {
+            ctx.status(404);
+            return;
+        }
+        cookie(ctx, OIDC_COOKIE, "", 0, "Lax");
+        switch (oidc.finish(callback(), ctx.queryParam("state"), ctx.queryParam("code"), ctx.cookie(OIDC_COOKIE))) {
+            case OidcLogin.Result.LoggedIn in -> {
+                LOG.info("admin page: {} logged in through {} from {}", in.user(), in.issuer(), ctx.ip());
+                cookie(ctx, BrowserSessions.COOKIE, logins.open(in.user(), in.issuer()), -1);
+                // A page of our own rather than a redirect: the browser then sends the
+                // SameSite=Strict cookie on the next request (a redirect would continue the
+                // provider's cross-site navigation, which does not carry it).
+                ctx.html("<!doctype html><html><head><meta http-equiv=\"refresh\" content=\"0;url=/\"></head>"
+                        + "<body><a href=\"/\">Continue</a></body></html>");
+            }
+            case OidcLogin.Result.Refused r -> {
+                LOG.warn("admin page: OIDC login refused from {}: {}", ctx.ip(), r.why());
+                ctx.status(403).html("<!doctype html><p>Login refused. <a href=\"/login\">Back</a></p>");
+            }
+        }
     }
 
     private static void asset(Context ctx, String name, String type) throws IOException {

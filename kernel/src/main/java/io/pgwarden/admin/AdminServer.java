@@ -103,6 +103,7 @@ public final class AdminServer implements AutoCloseable {
             app.stop();
             throw new AdminStartException("admin.credential_file: cannot write " + credentialFile + ": " + e.getMessage(), e);
         }
+        page.listeningAt(url);
         LOG.info("admin API listening on {} (credential for the CLI in {})", url, credentialFile);
         return new AdminServer(app, credential, credentialFile);
     }
@@ -116,9 +117,15 @@ public final class AdminServer implements AutoCloseable {
      *
      * @param plugins   the loaded PF4J plugins, for the plugins page
      * @param publicUrl admin.public_url, or null
+     * @param oidcClientSecret admin.oidc's client secret (from its environment variable), or null
      */
     public record Services(SessionRegistry sessions, AuditLog audit, Approvals approvals, AdminUsers users,
-                           io.pgwarden.config.GatewayConfig config, List<Map<String, Object>> plugins, URI publicUrl) {
+                           io.pgwarden.config.GatewayConfig config, List<Map<String, Object>> plugins, URI publicUrl,
+                           String oidcClientSecret) {
+        @Override
+        public String toString() {
+            return "Services[publicUrl=" + publicUrl + "]";
+        }
     }
 
     /**

@@ -66,6 +66,25 @@ final class ConfigValidator {
                 || !("http".equals(publicUrl.getScheme()) || "https".equals(publicUrl.getScheme())))) {
             problem("admin.public_url", "must be an absolute http(s) URL such as https://pgwarden.example.com:8080");
         }
+        var oidc = config.admin().oidc();
+        if (oidc != null) {
+            java.net.URI issuer = oidc.issuer();
+            boolean loopback = issuer != null && issuer.getHost() != null
+                    && (issuer.getHost().equals("localhost") || issuer.getHost().equals("127.0.0.1") || issuer.getHost().equals("[::1]"));
+            if (issuer == null || issuer.getHost() == null
+                    || !("https".equals(issuer.getScheme()) || "http".equals(issuer.getScheme()) && loopback)) {
+                problem("admin.oidc.issuer", "must be the identity provider's https URL (http only on localhost)");
+            }
+            if (oidc.clientId() == null || oidc.clientId().isBlank()) {
+                problem("admin.oidc.client_id", "is required");
+            }
+            if (oidc.clientSecretEnv() != null && !ENV_NAME.matcher(oidc.clientSecretEnv()).matches()) {
+                problem("admin.oidc.client_secret_env", "\"" + oidc.clientSecretEnv() + "\" is not an environment variable name");
+            }
+            if (oidc.groups().isEmpty() && oidc.names().isEmpty()) {
+                problem("admin.oidc", "name the groups or names (or both) that may log in; the provider's every user would otherwise be an admin");
+            }
+        }
         if (config.listen().eventLoops() < 1 || config.listen().eventLoops() > 256) {
             problem("listen.event_loops", "must be between 1 and 256");
         }

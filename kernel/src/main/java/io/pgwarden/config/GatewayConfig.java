@@ -28,7 +28,7 @@ public record GatewayConfig(
 
     public GatewayConfig {
         listen = listen != null ? listen : new Listen(null, null, null, null);
-        admin = admin != null ? admin : new Admin(null, null, null, null);
+        admin = admin != null ? admin : new Admin(null, null, null, null, null);
         store = store != null ? store : new Store(null);
         vault = vault != null ? vault : new Vault(null);
         plugins = plugins != null ? plugins : new Plugins(null);
@@ -79,11 +79,36 @@ public record GatewayConfig(
      * notifications); by default the address it listens on.
      */
     public record Admin(String host, Integer port, @JsonProperty("credential_file") Path credentialFile,
-                        @JsonProperty("public_url") java.net.URI publicUrl) {
+                        @JsonProperty("public_url") java.net.URI publicUrl, AdminOidc oidc) {
         public Admin {
             host = host != null ? host : "127.0.0.1";
             port = port != null ? port : 8080;
             credentialFile = credentialFile != null ? credentialFile : Path.of("./data/admin-credential.json");
+        }
+    }
+
+    /**
+     * OIDC login for people on the admin page (authorization code with PKCE), besides local
+     * admin users. Only identities named in {@code names} or holding one of {@code groups} may
+     * log in: an identity provider usually knows far more people than should approve.
+     *
+     * @param clientSecretEnv environment variable with the client's secret; absent for a public client
+     * @param nameClaim       the claim that names the person (recorded as the decider)
+     * @param groupsClaim     the claim with the person's groups (a list of strings)
+     */
+    public record AdminOidc(
+            java.net.URI issuer,
+            @JsonProperty("client_id") String clientId,
+            @JsonProperty("client_secret_env") String clientSecretEnv,
+            @JsonProperty("name_claim") String nameClaim,
+            @JsonProperty("groups_claim") String groupsClaim,
+            List<String> groups,
+            List<String> names) {
+        public AdminOidc {
+            nameClaim = nameClaim != null ? nameClaim : "preferred_username";
+            groupsClaim = groupsClaim != null ? groupsClaim : "groups";
+            groups = groups != null ? List.copyOf(groups) : List.of();
+            names = names != null ? List.copyOf(names) : List.of();
         }
     }
 

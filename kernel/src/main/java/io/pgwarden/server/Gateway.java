@@ -140,6 +140,7 @@ public final class Gateway implements AutoCloseable {
                     + String.join("\n  ", unenforced));
         }
         Map<String, String> passwords = upstreamPasswords(config.upstreams(), environment);
+        String oidcSecret = adminOidcSecret(config, environment);
         ServerTls tls = serverTls(loaded);
         Path pluginDir = pluginDirectory(loaded);
         StatementAnalyzer analyzer;
@@ -177,7 +178,7 @@ public final class Gateway implements AutoCloseable {
                     connector, new SessionRegistry(), blocking, clients, audit.log, audit.approvals);
             admin = AdminServer.start(config.admin().host(), config.admin().port(), loaded.resolve(config.admin().credentialFile()),
                     new AdminServer.Services(services.registry(), audit.log, audit.approvals, audit.users, config,
-                            plugins.describe(), config.admin().publicUrl()));
+                            plugins.describe(), config.admin().publicUrl(), oidcSecret));
             links.listeningAt(admin.url());
 
             boss = transport.newGroup(1);
@@ -278,6 +279,19 @@ public final class Gateway implements AutoCloseable {
             workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
         blocking.shutdownNow();
+    }
+
+    /** admin.oidc's client secret from its environment variable; null for a public client. */
+    private static String adminOidcSecret(GatewayConfig config, Function<String, String> environment) throws GatewayStartException {
+        var oidc = config.admin().oidc();
+        if (oidc == null || oidc.clientSecretEnv() == null) {
+            return null;
+        }
+        String secret = environment.apply(oidc.clientSecretEnv());
+        if (secret == null || secret.isEmpty()) {
+            throw new GatewayStartException("admin.oidc.client_secret_env: environment variable " + oidc.clientSecretEnv() + " is not set");
+        }
+        return secret;
     }
 
     private static Map<String, String> upstreamPasswords(List<Upstream> upstreams, Function<String, String> environment)
