@@ -317,6 +317,10 @@ class ConfigLoaderTest {
                 """).getMessage()).contains("mode").contains("hold").contains("ticket");
         assertThat(failure("admin: { public_url: \"pgwarden.example.com\" }\n" + VALID).problems())
                 .anyMatch(p -> p.contains("admin.public_url: must be an absolute http(s) URL"));
+        assertThat(failure("admin: { oidc: { issuer: \"http://idp.example.com\" } }\n" + VALID).problems())
+                .anyMatch(p -> p.contains("admin.oidc.issuer: must be the identity provider's https URL"))
+                .anyMatch(p -> p.contains("admin.oidc.client_id: is required"))
+                .anyMatch(p -> p.contains("admin.oidc: name the groups or names"));
     }
 
     @Test
