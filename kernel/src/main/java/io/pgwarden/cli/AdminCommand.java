@@ -1,6 +1,5 @@
 package io.pgwarden.cli;
 
-import io.pgwarden.admin.AdminClient;
 import io.pgwarden.admin.AdminClientException;
 import io.pgwarden.admin.AdminUsers;
 import io.pgwarden.config.LoadedConfig;
@@ -51,9 +50,8 @@ final class AdminCommand implements Runnable {
                 return 1;
             }
             try {
-                AdminClient client = runningGateway(loaded);
-                if (client != null) {
-                    client.post("/api/admin/users", Map.of("name", name, "password", password));
+                if (fromRunningGateway(loaded, "/api/approvals") != null) {
+                    adminClient(loaded).post("/api/admin/users", Map.of("name", name, "password", password));
                 } else {
                     try (Store store = Store.open(Store.resolveUrl(loaded.config().store().url(), loaded.baseDir()))) {
                         new AdminUsers(store).createOrUpdate(name, password.toCharArray());
@@ -65,25 +63,6 @@ final class AdminCommand implements Runnable {
             }
             out.println("admin user " + name + " can log in to the admin page");
             return 0;
-        }
-
-        /** The running gateway's admin API; null when none runs with this configuration. */
-        private static AdminClient runningGateway(LoadedConfig loaded) throws AdminClientException {
-            AdminClient client;
-            try {
-                client = adminClient(loaded);
-            } catch (AdminClientException noCredential) {
-                return null;
-            }
-            try {
-                client.get("/api/approvals");
-                return client;
-            } catch (AdminClientException e) {
-                if (e.status() == 0) {
-                    return null; // a credential left by a gateway that is gone
-                }
-                throw e;
-            }
         }
     }
 }

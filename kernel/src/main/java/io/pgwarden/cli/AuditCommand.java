@@ -43,20 +43,7 @@ final class AuditCommand implements Runnable {
 
     /** Asks the running gateway; null when none runs with this configuration (then the store is read directly). */
     private static JsonNode fromGateway(LoadedConfig loaded, String path) throws AdminClientException {
-        AdminClient client;
-        try {
-            client = ConfiguredCommand.adminClient(loaded);
-        } catch (AdminClientException noCredential) {
-            return null;
-        }
-        try {
-            return client.get(path);
-        } catch (AdminClientException e) {
-            if (e.status() == 0) {
-                return null; // a credential left by a gateway that is gone
-            }
-            throw e;
-        }
+        return ConfiguredCommand.fromRunningGateway(loaded, path);
     }
 
     /** The stopped gateway's store, read only; the message says why when there is none. */

@@ -7,6 +7,7 @@ import io.pgwarden.approval.ApprovalStatus;
 import io.pgwarden.audit.AuditEntry;
 import io.pgwarden.devdb.LocalPostgres;
 import io.pgwarden.plugin.api.AuditEvent;
+import io.pgwarden.testing.ApprovalFixture;
 import io.pgwarden.testing.TestGateway;
 import io.pgwarden.testing.TestPostgres;
 import java.io.File;
@@ -19,7 +20,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -45,8 +45,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 class AdminPageBrowserTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-    private static final String DELETER = "deleter";
-    private static final String DELETER_KEY = "deleter-key-0123456789";
+    private static final String DELETER = ApprovalFixture.DELETER;
     private static final String PASSWORD = "correct horse battery staple";
 
     private LocalPostgres pg;
@@ -62,18 +61,10 @@ class AdminPageBrowserTest {
             s.execute("DROP TABLE IF EXISTS browser_items");
             s.execute("CREATE TABLE browser_items AS SELECT g AS id FROM generate_series(1, 7) g");
         }
-        gateway = TestGateway.start(TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), """
-                  - type: static-keys
-                    name: browser-test-keys
-                    keys:
-                      - { name: %s, key_sha256: "%s", groups: [deleters] }
-                """.formatted(DELETER, TestGateway.sha256Hex(DELETER_KEY)), """
-                  - name: held
-                    match: { groups: [deleters] }
-                    upstream: app
-                    approve:
+        gateway = TestGateway.start(TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("browser-test-keys", ""),
+                ApprovalFixture.heldPolicy("""
                       - { when: { commands: [DELETE], without_where: true }, approvers: [web] }
-                """), pg.password());
+                """)), pg.password());
         gateway.gateway().adminUsers().createOrUpdate("alice", PASSWORD.toCharArray());
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile())
                 .addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,900");
@@ -127,19 +118,8 @@ class AdminPageBrowserTest {
         wait.until(ExpectedConditions.textToBe(By.id("live"), "live"));
         assertThat(browser.findElement(By.id("me")).getText()).isEqualTo("alice");
 
-        Properties p = new Properties();
-        p.setProperty("user", DELETER);
-        p.setProperty("password", DELETER_KEY);
-        p.setProperty("sslmode", "disable");
-        p.setProperty("preferQueryMode", "simple");
-        try (Connection c = DriverManager.getConnection(gateway.jdbcUrl(), p); Statement s = c.createStatement()) {
-            CompletableFuture<Integer> deleted = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return s.executeUpdate("DELETE FROM browser_items");
-                } catch (SQLException e) {
-                    throw new java.util.concurrent.CompletionException(e);
-                }
-            }, r -> Thread.ofVirtual().start(r));
+        try (Connection c = ApprovalFixture.deleter(gateway); Statement s = c.createStatement()) {
+            CompletableFuture<Integer> deleted = ApprovalFixture.inBackground(() -> s.executeUpdate("DELETE FROM browser_items"));
 
             // It appears without a reload: the inbox listens to server-sent events.
             WebElement row = wait.until(ExpectedConditions.presenceOfElementLocated(

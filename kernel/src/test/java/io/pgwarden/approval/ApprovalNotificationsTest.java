@@ -11,6 +11,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.pgwarden.audit.AuditEntry;
 import io.pgwarden.devdb.LocalPostgres;
 import io.pgwarden.plugin.api.AuditEvent;
+import io.pgwarden.testing.ApprovalFixture;
 import io.pgwarden.testing.TestGateway;
 import io.pgwarden.testing.TestPostgres;
 import java.net.InetAddress;
@@ -29,7 +30,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -50,8 +50,7 @@ import org.postgresql.util.PSQLException;
  */
 class ApprovalNotificationsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String DELETER = "deleter";
-    private static final String DELETER_KEY = "deleter-key-0123456789";
+    private static final String DELETER = ApprovalFixture.DELETER;
 
     @RegisterExtension
     static final GreenMailExtension SMTP = new GreenMailExtension(ServerSetupTest.SMTP.dynamicPort());
@@ -77,18 +76,10 @@ class ApprovalNotificationsTest {
             s.execute("DROP TABLE IF EXISTS notify_items");
             s.execute("CREATE TABLE notify_items AS SELECT g AS id FROM generate_series(1, 5) g");
         }
-        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), """
-                  - type: static-keys
-                    name: notification-test-keys
-                    keys:
-                      - { name: %s, key_sha256: "%s", groups: [deleters] }
-                """.formatted(DELETER, TestGateway.sha256Hex(DELETER_KEY)), """
-                  - name: held
-                    match: { groups: [deleters] }
-                    upstream: app
-                    approve:
+        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("notification-test-keys", ""),
+                ApprovalFixture.heldPolicy("""
                       - { when: { commands: [DELETE], without_where: true }, approvers: [email, slack] }
-                """).replace("policies:\n", """
+                """)).replace("policies:\n", """
                 approvers:
                   - { type: email, smtp: { host: 127.0.0.1, port: %d, tls: none }, from: pgwarden@example.com, to: [dba@example.com] }
                   - { type: slack, webhook_url: "http://127.0.0.1:%d/services/hook", channel: "#dba" }
@@ -117,23 +108,11 @@ class ApprovalNotificationsTest {
     }
 
     private Connection deleter() throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", DELETER);
-        p.setProperty("password", DELETER_KEY);
-        p.setProperty("sslmode", "disable");
-        p.setProperty("preferQueryMode", "simple");
-        p.setProperty("socketTimeout", "120");
-        return DriverManager.getConnection(gateway.jdbcUrl(), p);
+        return ApprovalFixture.deleter(gateway);
     }
 
     private static CompletableFuture<Integer> update(Statement s, String sql) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return s.executeUpdate(sql);
-            } catch (SQLException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, r -> Thread.ofVirtual().start(r));
+        return ApprovalFixture.inBackground(() -> s.executeUpdate(sql));
     }
 
     private HttpResponse<String> get(URI uri) throws Exception {

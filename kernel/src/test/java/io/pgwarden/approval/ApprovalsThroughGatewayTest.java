@@ -7,6 +7,7 @@ import io.pgwarden.audit.AuditEntry;
 import io.pgwarden.cli.CommandLineForTests;
 import io.pgwarden.devdb.LocalPostgres;
 import io.pgwarden.plugin.api.AuditEvent;
+import io.pgwarden.testing.ApprovalFixture;
 import io.pgwarden.testing.ExternalCommand;
 import io.pgwarden.testing.TestGateway;
 import io.pgwarden.testing.TestPostgres;
@@ -21,7 +22,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -40,8 +40,8 @@ import org.postgresql.util.PSQLException;
 class ApprovalsThroughGatewayTest {
     private static final String APPROVER = "approver";
     private static final String APPROVER_KEY = "approver-key-0123456789";
-    private static final String DELETER = "deleter";
-    private static final String DELETER_KEY = "deleter-key-0123456789";
+    private static final String DELETER = ApprovalFixture.DELETER;
+    private static final String DELETER_KEY = ApprovalFixture.DELETER_KEY;
 
     @TempDir
     static Path dir;
@@ -59,22 +59,14 @@ class ApprovalsThroughGatewayTest {
             s.execute("CREATE TABLE approval_secrets (id int)");
             s.execute("ANALYZE approval_big");
         }
-        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), """
-                  - type: static-keys
-                    name: approval-test-keys
-                    keys:
-                      - { name: %s, key_sha256: "%s", groups: [deleters] }
-                      - { name: %s, key_sha256: "%s", groups: [approvers] }
-                """.formatted(DELETER, TestGateway.sha256Hex(DELETER_KEY), APPROVER, TestGateway.sha256Hex(APPROVER_KEY)), """
-                  - name: held
-                    match: { groups: [deleters] }
-                    upstream: app
-                    approve:
+        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("approval-test-keys",
+                "      - { name: %s, key_sha256: \"%s\", groups: [approvers] }\n".formatted(APPROVER, TestGateway.sha256Hex(APPROVER_KEY))),
+                ApprovalFixture.heldPolicy("""
                       - { when: { commands: [DELETE, UPDATE], without_where: true }, approvers: [web], timeout: 10m }
                       - { when: { relations: [public.approval_secrets] }, approvers: [web], timeout: 2s }
                       - { when: { ddl: true }, approvers: [web], mode: ticket, validity: 1h }
                       - { when: { commands: [UPDATE], estimated_rows_over: 1000 }, approvers: [web] }
-                """).replace("policies:\n", "approvers:\n  - { type: web }\npolicies:\n");
+                """)).replace("policies:\n", "approvers:\n  - { type: web }\npolicies:\n");
         // The admin credential for the CLI: a file of this test's own, read by `approvals approve`.
         configFile = dir.resolve("pgwarden.yaml");
         yaml = "admin: { port: 0, credential_file: \"" + dir.resolve("admin-credential.json") + "\" }\n" + yaml;
@@ -103,17 +95,11 @@ class ApprovalsThroughGatewayTest {
     }
 
     private static Connection agent(String name, String key, Map<String, String> extra) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", name);
-        p.setProperty("password", key);
-        p.setProperty("sslmode", "disable");
-        p.setProperty("socketTimeout", "120");
-        p.putAll(extra);
-        return DriverManager.getConnection(gateway.jdbcUrl(), p);
+        return ApprovalFixture.connect(gateway, name, key, extra);
     }
 
     private static Connection deleter() throws SQLException {
-        return agent(DELETER, DELETER_KEY, Map.of("preferQueryMode", "simple"));
+        return ApprovalFixture.deleter(gateway);
     }
 
     private static long items() throws SQLException {
@@ -153,13 +139,7 @@ class ApprovalsThroughGatewayTest {
     }
 
     private static CompletableFuture<Integer> update(Statement s, String sql) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return s.executeUpdate(sql);
-            } catch (SQLException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, r -> Thread.ofVirtual().start(r));
+        return ApprovalFixture.inBackground(() -> s.executeUpdate(sql));
     }
 
     private static PSQLException failure(CompletableFuture<?> f) throws Exception {
@@ -314,13 +294,7 @@ class ApprovalsThroughGatewayTest {
         try (Connection c = agent(DELETER, DELETER_KEY, Map.of("prepareThreshold", "1"));
              PreparedStatement p = c.prepareStatement("INSERT INTO approval_secrets VALUES (?)");
              PreparedStatement delete = c.prepareStatement("DELETE FROM approval_items")) {
-            CompletableFuture<Integer> done = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return delete.executeUpdate();
-                } catch (SQLException e) {
-                    throw new java.util.concurrent.CompletionException(e);
-                }
-            }, r -> Thread.ofVirtual().start(r));
+            CompletableFuture<Integer> done = ApprovalFixture.inBackground(delete::executeUpdate);
             ApprovalRecord request = awaitPending("DELETE FROM approval_items");
             assertThat(items()).isEqualTo(10);
             approvals().decide(request.id(), true, "alice", "web", null);
@@ -336,13 +310,7 @@ class ApprovalsThroughGatewayTest {
     void aMultiStatementStringIsHeldWhole() throws Exception {
         try (Connection c = deleter(); Statement s = c.createStatement()) {
             String sql = "INSERT INTO approval_items VALUES (11, 'new'); DELETE FROM approval_items";
-            CompletableFuture<Boolean> done = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return s.execute(sql);
-                } catch (SQLException e) {
-                    throw new java.util.concurrent.CompletionException(e);
-                }
-            }, r -> Thread.ofVirtual().start(r));
+            CompletableFuture<Boolean> done = ApprovalFixture.inBackground(() -> s.execute(sql));
             ApprovalRecord request = awaitPending(sql);
             assertThat(items()).as("not even the INSERT before the DELETE ran").isEqualTo(10);
             approvals().decide(request.id(), false, "alice", "web", null);
@@ -394,14 +362,9 @@ class ApprovalsThroughGatewayTest {
         Map<String, String> env = new java.util.HashMap<>(gateway.libpqEnvironment());
         env.put("PGUSER", DELETER);
         env.put("PGPASSWORD", DELETER_KEY);
-        CompletableFuture<ExternalCommand.Result> run = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ExternalCommand.run(List.of(psql.toString(), "-X", "-v", "ON_ERROR_STOP=1", "-c",
-                        "DELETE FROM approval_items", "-c", "SELECT count(*) AS left FROM approval_items"), env, null, 60);
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, r -> Thread.ofVirtual().start(r));
+        CompletableFuture<ExternalCommand.Result> run = ApprovalFixture.inBackground(() -> ExternalCommand.run(List.of(psql.toString(),
+                "-X", "-v", "ON_ERROR_STOP=1", "-c", "DELETE FROM approval_items", "-c", "SELECT count(*) AS left FROM approval_items"),
+                env, null, 60));
         ApprovalRecord request = awaitPending("DELETE FROM approval_items");
         approvals().decide(request.id(), true, "alice", "web", null);
         ExternalCommand.Result result = run.get(60, TimeUnit.SECONDS);
