@@ -27,7 +27,6 @@ final class ApprovalRoutes {
         this.approvals = approvals;
     }
 
-    /** @param apiBy who an authenticated API request acts as, when the request names nobody (null: must name one) */
     void register(RoutesConfig routes) {
         routes.get("/api/approvals", ctx -> ctx.json(Map.of("approvals",
                 approvals.list("true".equals(ctx.queryParam("all"))).stream().map(ApprovalJson::of).toList())));

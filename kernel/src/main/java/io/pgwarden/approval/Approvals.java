@@ -287,7 +287,7 @@ public final class Approvals implements AutoCloseable {
             }
             blocking.execute(() -> {
                 try {
-                    a.approver().notify(r.request, recipient -> links.links(r.request.id(), recipient, a.name()));
+                    a.approver().deliver(r.request, recipient -> links.links(r.request.id(), recipient, a.name()));
                     LOG.info("approval request {}: {} notified", r.request.id(), a.instance());
                 } catch (Exception e) {
                     LOG.warn("approval request {}: {} could not deliver the notification: {}", r.request.id(), a.instance(),

@@ -197,5 +197,6 @@ class ApprovalNotificationsTest {
         HttpResponse<String> approve = http.send(HttpRequest.newBuilder(gateway.gateway().adminUrl().resolve("/api/approvals/x/approve"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"as\":\"mallory\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(approve.statusCode()).isEqualTo(401);
+        assertThat(get(gateway.gateway().adminUrl().resolve("/api/approvals/events")).statusCode()).isEqualTo(401);
     }
 }

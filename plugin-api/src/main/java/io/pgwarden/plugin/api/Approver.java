@@ -6,7 +6,7 @@ package io.pgwarden.plugin.api;
  * made on the gateway's admin page (the inbox, or a signed link from the notification), so
  * an approver only delivers.
  *
- * <p>{@link #notify} is called on a virtual thread of its own and may block (SMTP, HTTP);
+ * <p>{@link #deliver} is called on a virtual thread of its own and may block (SMTP, HTTP);
  * give network calls a timeout. A failure is logged by the gateway and recorded in the audit
  * trail; the request stays open in the admin inbox until it is decided or times out.
  */
@@ -19,7 +19,7 @@ public interface Approver extends AutoCloseable {
      *              decision will be recorded (an e-mail address, a channel): whoever follows
      *              a link decides as that recipient
      */
-    void notify(ApprovalRequest request, LinkMaker links) throws Exception;
+    void deliver(ApprovalRequest request, LinkMaker links) throws Exception;
 
     /** Signs the one-time links of a request for a recipient. */
     @FunctionalInterface

@@ -76,7 +76,7 @@ final class EmailApprover implements Approver {
     }
 
     @Override
-    public void notify(ApprovalRequest request, LinkMaker links) throws MessagingException {
+    public void deliver(ApprovalRequest request, LinkMaker links) throws MessagingException {
         withOwnClassLoader(() -> {
             send(request, links);
             return null;

@@ -50,7 +50,7 @@ class EmailApproverTest {
     void eachRecipientGetsTheRequestWithLinksOfTheirOwn() throws Exception {
         Approver approver = approver(Map.of("host", "127.0.0.1", "port", SMTP.getSmtp().getPort(), "tls", "none",
                 "username", "pgwarden", "password_env", "SMTP_PW"), Map.of("SMTP_PW", "s3cret"));
-        approver.notify(REQUEST, links());
+        approver.deliver(REQUEST, links());
         assertThat(SMTP.waitForIncomingEmail(10_000, 2)).isTrue();
         MimeMessage[] received = SMTP.getReceivedMessages();
         assertThat(received).hasSize(2);
@@ -71,7 +71,7 @@ class EmailApproverTest {
     void aWrongPasswordIsAnErrorAndNothingIsSent() throws Exception {
         Approver approver = approver(Map.of("host", "127.0.0.1", "port", SMTP.getSmtp().getPort(), "tls", "none",
                 "username", "pgwarden", "password_env", "SMTP_PW"), Map.of("SMTP_PW", "wrong"));
-        assertThatThrownBy(() -> approver.notify(REQUEST, links())).hasMessageContaining("uthentication");
+        assertThatThrownBy(() -> approver.deliver(REQUEST, links())).hasMessageContaining("uthentication");
         assertThat(SMTP.getReceivedMessages()).isEmpty();
     }
 
@@ -79,7 +79,7 @@ class EmailApproverTest {
     void starttlsIsRequiredByDefaultSoAServerWithoutTrustedTlsGetsNothing() throws Exception {
         Approver approver = approver(Map.of("host", "127.0.0.1", "port", SMTP.getSmtp().getPort(),
                 "username", "pgwarden", "password_env", "SMTP_PW"), Map.of("SMTP_PW", "s3cret"));
-        assertThatThrownBy(() -> approver.notify(REQUEST, links())).isInstanceOf(jakarta.mail.MessagingException.class);
+        assertThatThrownBy(() -> approver.deliver(REQUEST, links())).isInstanceOf(jakarta.mail.MessagingException.class);
         assertThat(SMTP.getReceivedMessages()).isEmpty();
     }
 

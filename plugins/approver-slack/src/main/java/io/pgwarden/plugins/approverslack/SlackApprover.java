@@ -31,7 +31,7 @@ final class SlackApprover implements Approver {
     }
 
     @Override
-    public void notify(ApprovalRequest request, LinkMaker links) throws IOException, InterruptedException {
+    public void deliver(ApprovalRequest request, LinkMaker links) throws IOException, InterruptedException {
         String body = message(request, links.forRecipient(settings.recipient()));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(settings.webhook())
                 .timeout(settings.timeout())

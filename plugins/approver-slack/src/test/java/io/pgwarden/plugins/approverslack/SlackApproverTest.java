@@ -65,7 +65,7 @@ class SlackApproverTest {
     @Test
     void theMessageCarriesTheRequestAndTheChannelsLinks() throws Exception {
         List<String> recipients = new java.util.ArrayList<>();
-        approver(Map.of("channel", "#dba")).notify(REQUEST, recipient -> {
+        approver(Map.of("channel", "#dba")).deliver(REQUEST, recipient -> {
             recipients.add(recipient);
             return new ApprovalRequest.Links(URI.create("https://gw.example.com:8080/a?sig=1"), URI.create("https://gw.example.com:8080/d?sig=2"));
         });
@@ -87,7 +87,7 @@ class SlackApproverTest {
     void aRefusingWebhookIsAnErrorThatDoesNotShowItsUrl() throws Exception {
         status.set(404);
         Approver approver = approver(Map.of());
-        assertThatThrownBy(() -> approver.notify(REQUEST, r -> new ApprovalRequest.Links(URI.create("https://x/a"), URI.create("https://x/d"))))
+        assertThatThrownBy(() -> approver.deliver(REQUEST, r -> new ApprovalRequest.Links(URI.create("https://x/a"), URI.create("https://x/d"))))
                 .isInstanceOf(IOException.class).hasMessage("the Slack webhook answered HTTP 404");
     }
 
