@@ -43,17 +43,22 @@ final class StatementAudit implements StatementTracker.Outcomes {
         });
     }
 
+    /** A statement's text as the audit trail stores it (and approvers see it). */
+    String auditText(String raw) {
+        return audit.statementText(raw, () -> gate.withoutLiterals(raw));
+    }
+
     @Override
     public CompletableFuture<?> started(StatementTracker.TrackedStatement s) {
         Verdict.Summary summary = s.verdict.summary();
         String decision = AuditEvent.Decision.ALLOW;
-        String reason = null;
+        String reason = s.approval;
         if (s.verdict instanceof Verdict.Refused r) {
             LOG.info("session {}: refused {} ({}): {}", sessionId, summary.commands(), r.sqlState(), r.reason());
             decision = AuditEvent.Decision.DENY;
             reason = r.reason();
         }
-        String text = audit.statementText(s.text, () -> gate.withoutLiterals(s.text));
+        String text = auditText(s.text);
         StatementIntent intent = new StatementIntent(text, summary.fingerprint(),
                 summary.commands().isEmpty() ? null : String.join(",", summary.commands()), summary.relations(), decision, reason);
         return audit.recordIntent(sessionId, intent).thenApply(sequence -> {

@@ -75,6 +75,8 @@ final class StatementTracker {
         int answering;
         /** How the rows of the result being sent are masked; null when they pass undecoded. */
         ResultLayout layout;
+        /** Why an allowed statement ran after a hold (who approved it), for the audit trail; else null. */
+        String approval;
 
         TrackedStatement(String text, Verdict verdict, boolean simpleQuery) {
             this.text = text;
@@ -160,6 +162,53 @@ final class StatementTracker {
     /** Whether the session's policy masks anything: then Describes are followed and results inspected. */
     private final boolean masking;
 
+    /**
+     * A statement (a Query, or an Execute) that an approval rule holds (DESIGN §8): nothing of
+     * it is tracked yet. The session keeps its frame, and what the client sends after it,
+     * until the hold ends, then calls {@link #resume}, which decides it as if it had just arrived.
+     */
+    record Hold(String text, Verdict.Held verdict, boolean simpleQuery) {
+    }
+
+    private Hold pendingHold;
+
+    /** Takes the hold the last message asked for; null when none. */
+    Hold takePendingHold() {
+        Hold hold = pendingHold;
+        pendingHold = null;
+        return hold;
+    }
+
+    /**
+     * The hold ended: {@code decided} is the statement's final verdict (allowed, or refused
+     * by a person, a timeout or a withdrawal). Returns what to forward in place of the held
+     * {@code frame}, exactly as {@link #query} or {@link #execute} would have.
+     */
+    ByteBuf resume(Hold hold, ByteBuf frame, Verdict decided, String approvalNote, ByteBufAllocator alloc) {
+        TrackedStatement statement = new TrackedStatement(hold.text(), decided, hold.simpleQuery());
+        statement.approval = approvalNote;
+        if (decided instanceof Verdict.Allowed allowed) {
+            statement.plan = allowed.mask();
+        }
+        ByteBuf describe = null;
+        if (!hold.simpleQuery() && statement.plan.inspects() && statement.plan.statement(0).needsRows()) {
+            inFlight.add(new InjectedDescribe(statement));
+            describe = FrontendMessages.describe(alloc, 'P', MessageReader.executePortal(frame));
+        }
+        inFlight.add(statement);
+        start(statement);
+        if (hold.simpleQuery()) {
+            ByteBuf forward = decided instanceof Verdict.Refused r ? substitute(frame, alloc, "", r, false) : frame;
+            syncPointsSent++;
+            return forward;
+        }
+        if (decided instanceof Verdict.Refused r) {
+            frame.release();
+            return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(r)));
+        }
+        return describe == null ? frame : alloc.compositeBuffer(2).addComponents(true, describe, frame);
+    }
+
     StatementTracker(StatementGate gate, Outcomes outcomes) {
         this.gate = gate;
         this.outcomes = outcomes;
@@ -201,6 +250,10 @@ final class StatementTracker {
         } catch (InvalidTextException e) {
             sql = NOT_UTF8_TEXT;
             verdict = NOT_UTF8;
+        }
+        if (verdict instanceof Verdict.Held held) {
+            pendingHold = new Hold(sql, held, true);
+            return frame;
         }
         TrackedStatement statement = new TrackedStatement(sql, verdict, true);
         if (verdict instanceof Verdict.Allowed allowed) {
@@ -340,11 +393,15 @@ final class StatementTracker {
             });
             bound = current;
         }
+        long latestBind = boundNow;
+        boolean boundInThisBatch = boundNow >= 0;
         // Every version the portal may run must pass; a refused one never reached the upstream.
         Prepared portal = null;
         Prepared refusedVersion = null;
         Verdict.Refused again = null;
         ResultMask.Plan plan = ResultMask.Plan.NONE;
+        Verdict.Held held = null;
+        String heldText = null;
         for (Prepared version : bound.keySet()) {
             if (version.verdict() instanceof Verdict.Refused) {
                 refusedVersion = version;
@@ -356,6 +413,10 @@ final class StatementTracker {
                 again = r;
                 portal = version;
                 break;
+            }
+            if (v instanceof Verdict.Held h && held == null && (!boundInThisBatch || bound.get(version) == latestBind)) {
+                held = h;
+                heldText = version.sqlLevel() ? "<statement " + version.name() + " prepared at SQL level>" : version.text();
             }
             if (!version.sqlLevel()) {
                 portal = version;
@@ -374,6 +435,10 @@ final class StatementTracker {
             start(statement);
             frame.release();
             return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(again)));
+        }
+        if (held != null) {
+            pendingHold = new Hold(heldText, held, false);
+            return frame;
         }
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
