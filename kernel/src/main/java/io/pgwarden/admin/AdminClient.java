@@ -50,6 +50,17 @@ public final class AdminClient {
         return send(request(path).header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
     }
 
+    /** POST with a JSON body. */
+    public JsonNode post(String path, java.util.Map<String, ?> body) throws AdminClientException {
+        String json;
+        try {
+            json = JSON.writeValueAsString(body);
+        } catch (IOException e) {
+            throw new AdminClientException("cannot encode the request: " + e.getMessage());
+        }
+        return send(request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
     public JsonNode delete(String path) throws AdminClientException {
         return send(request(path).DELETE());
     }

@@ -2,6 +2,7 @@ package io.pgwarden.admin;
 
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.pgwarden.approval.Approvals;
 import io.pgwarden.audit.AuditLog;
 import io.pgwarden.recording.Recorder;
 import io.pgwarden.session.FrontendSession;
@@ -29,6 +30,8 @@ import org.slf4j.LoggerFactory;
 public final class AdminServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     static final String BY_ADMIN_API = "an administrator through the admin API";
+    static final String USER_ATTRIBUTE = "pgwarden.user";
+    static final String CSRF_ATTRIBUTE = "pgwarden.csrf";
 
     private final Javalin app;
     private final AdminCredential credential;
@@ -45,9 +48,13 @@ public final class AdminServer implements AutoCloseable {
      *
      * @throws AdminStartException when the port cannot be opened or the file written
      */
-    public static AdminServer start(String host, int port, Path credentialFile, SessionRegistry sessions, AuditLog audit,
-                                    Vault vault, Recorder recorder) throws AdminStartException {
+    public static AdminServer start(String host, int port, Path credentialFile, Services services) throws AdminStartException {
         AdminCredential[] holder = new AdminCredential[1];
+        SessionRegistry sessions = services.sessions();
+        AuditLog audit = services.audit();
+        BrowserSessions logins = new BrowserSessions(java.time.Clock.systemUTC());
+        AdminPage page = new AdminPage(services, logins);
+        Metrics metrics = new Metrics(services);
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.startup.showOldJavalinVersionWarning = false;
@@ -59,17 +66,29 @@ public final class AdminServer implements AutoCloseable {
                 ctx.header("Cache-Control", "no-store");
                 ctx.header("X-Frame-Options", "DENY");
                 ctx.header("Referrer-Policy", "no-referrer");
+                ctx.header("Content-Security-Policy", AdminPage.CONTENT_SECURITY_POLICY);
+                ctx.header("Cross-Origin-Opener-Policy", "same-origin");
+                if (page.secureCookies(ctx)) {
+                    ctx.header("Strict-Transport-Security", "max-age=31536000");
+                }
             });
             config.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
-            config.routes.before("/api/*", ctx -> requireToken(ctx, holder[0]));
-            new RecordingRoutes(sessions, recorder).register(config.routes);
+            config.routes.get("/metrics", metrics::scrape);
+            config.routes.before("/api/*", ctx -> authenticate(ctx, holder[0], logins));
+            page.register(config.routes);
+            config.routes.get("/api/policies", ctx -> ctx.json(Map.of("policies", ConfigJson.policies(services.config()))));
+            config.routes.get("/api/plugins", ctx -> ctx.json(Map.of("plugins", services.plugins(),
+                    "instances", ConfigJson.instances(services.config()))));
+            new RecordingRoutes(sessions, services.recorder()).register(config.routes);
             config.routes.delete("/api/sessions/{id}", ctx -> killSession(ctx, sessions));
             config.routes.post("/api/sessions/kill", ctx -> killIdentity(ctx, sessions));
             config.routes.get("/api/audit", ctx -> listAudit(ctx, audit));
             config.routes.get("/api/audit/verify", ctx -> ctx.json(AuditJson.verify(audit.verify())));
-            config.routes.get("/api/vault", ctx -> listVault(ctx, vault));
-            config.routes.put("/api/vault/{name}", ctx -> putVault(ctx, vault));
-            config.routes.delete("/api/vault/{name}", ctx -> deleteVault(ctx, vault));
+            config.routes.get("/api/vault", ctx -> listVault(ctx, services.vault()));
+            config.routes.put("/api/vault/{name}", ctx -> putVault(ctx, services.vault()));
+            config.routes.delete("/api/vault/{name}", ctx -> deleteVault(ctx, services.vault()));
+            new ApprovalRoutes(services.approvals()).register(config.routes);
+            config.routes.post("/api/admin/users", ctx -> createUser(ctx, services.users()));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 LOG.warn("admin API: {} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, 500, "internal error in the admin API; see the gateway's log");
@@ -90,6 +109,7 @@ public final class AdminServer implements AutoCloseable {
             app.stop();
             throw new AdminStartException("admin.credential_file: cannot write " + credentialFile + ": " + e.getMessage(), e);
         }
+        page.listeningAt(url);
         LOG.info("admin API listening on {} (credential for the CLI in {})", url, credentialFile);
         return new AdminServer(app, credential, credentialFile);
     }
@@ -98,14 +118,71 @@ public final class AdminServer implements AutoCloseable {
         return credential.url();
     }
 
-    private static void requireToken(Context ctx, AdminCredential credential) {
+    /**
+     * What the admin API needs, from the gateway.
+     *
+     * @param plugins   the loaded PF4J plugins, for the plugins page
+     * @param publicUrl admin.public_url, or null
+     * @param oidcClientSecret admin.oidc's client secret (from its environment variable), or null
+     */
+    public record Services(SessionRegistry sessions, AuditLog audit, Approvals approvals, AdminUsers users,
+                           io.pgwarden.config.GatewayConfig config, List<Map<String, Object>> plugins, URI publicUrl,
+                           String oidcClientSecret, io.pgwarden.vault.Vault vault, Recorder recorder) {
+        @Override
+        public String toString() {
+            return "Services[publicUrl=" + publicUrl + "]";
+        }
+    }
+
+    /**
+     * The CLI's bearer token, or a browser's login cookie; a browser's changing request must
+     * also carry its session's CSRF token in {@code X-CSRF-Token}.
+     */
+    private static void authenticate(Context ctx, AdminCredential credential, BrowserSessions logins) {
         String header = ctx.header("Authorization");
         String presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
+        if (presented == null) {
+            BrowserSessions.Login login = logins.find(ctx.cookie(BrowserSessions.COOKIE));
+            if (login != null) {
+                boolean changes = !ctx.method().name().equals("GET") && !ctx.method().name().equals("HEAD");
+                String csrf = ctx.header("X-CSRF-Token");
+                if (changes && (csrf == null || !java.security.MessageDigest.isEqual(csrf.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        login.csrf().getBytes(java.nio.charset.StandardCharsets.UTF_8)))) {
+                    error(ctx, 403, "the request lacks this session's CSRF token");
+                    ctx.skipRemainingHandlers();
+                    return;
+                }
+                ctx.attribute(USER_ATTRIBUTE, login.user());
+                ctx.attribute(CSRF_ATTRIBUTE, login.csrf());
+                return;
+            }
+        }
         if (credential == null || !credential.accepts(presented)) {
             ctx.header("WWW-Authenticate", "Bearer realm=\"pgwarden\"");
             error(ctx, 401, presented == null ? "authentication required" : "the credential is not valid");
             ctx.skipRemainingHandlers();
         }
+    }
+
+    /** {@code pgwarden admin create-user} while the gateway runs: the store is the gateway's. */
+    private static void createUser(Context ctx, AdminUsers users) throws Exception {
+        if (actingUser(ctx) != null) {
+            error(ctx, 403, "admin users are created with the CLI on the gateway's machine");
+            return;
+        }
+        Map<?, ?> body = ctx.bodyAsClass(Map.class);
+        if (!(body.get("name") instanceof String name) || !(body.get("password") instanceof String password)) {
+            error(ctx, 400, "name and password are required");
+            return;
+        }
+        try {
+            users.createOrUpdate(name, password.toCharArray());
+        } catch (IllegalArgumentException e) {
+            error(ctx, 400, e.getMessage());
+            return;
+        }
+        LOG.info("admin API: admin user {} created or its password set", name);
+        ctx.json(Map.of("user", name));
     }
 
     private static void killSession(Context ctx, SessionRegistry sessions) {
@@ -115,7 +192,7 @@ public final class AdminServer implements AutoCloseable {
             error(ctx, 404, "no live session " + id);
             return;
         }
-        session.get().kill(BY_ADMIN_API);
+        session.get().kill(actingUser(ctx) != null ? "admin user " + actingUser(ctx) + " on the admin page" : BY_ADMIN_API);
         ctx.json(Map.of("killed", List.of(id)));
     }
 
@@ -194,6 +271,11 @@ public final class AdminServer implements AutoCloseable {
         row.put("started", info.started().toString());
         row.put("expires", info.expires() == null ? null : info.expires().toString());
         return row;
+    }
+
+    /** The admin page's logged-in user a request acts for; null for the CLI's bearer token. */
+    static String actingUser(Context ctx) {
+        return ctx.attribute(USER_ATTRIBUTE);
     }
 
     static void error(Context ctx, int status, String message) {

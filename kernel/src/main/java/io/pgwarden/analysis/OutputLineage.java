@@ -34,13 +34,18 @@ import java.util.Set;
  *                    ORDER BY, window clauses and DISTINCT ON, anywhere in the statement
  * @param opaqueSources the statement reads rows from set-returning functions in FROM
  *                    (whose columns no analysis can follow)
+ * @param definesCode the statement creates code that runs later, unseen by the analysis:
+ *                    CREATE FUNCTION/PROCEDURE, CREATE TRIGGER, CREATE RULE, CREATE EVENT TRIGGER
  */
 public record OutputLineage(List<Output> outputs, List<Output> written, List<Derivation> derivations,
-                            Map<String, Alias> aliases, Refs predicates, boolean opaqueSources) {
+                            Map<String, Alias> aliases, Refs predicates, boolean opaqueSources, boolean definesCode) {
 
     /** Nothing returned, nothing derived: statements that are not queries. */
     public static final OutputLineage NONE = new OutputLineage(List.of(), List.of(), List.of(), Map.of(),
-            Refs.EMPTY, false);
+            Refs.EMPTY, false, false);
+
+    private static final java.util.Set<String> CODE_DEFINITIONS = java.util.Set.of("CreateFunctionStmt", "CreateTrigStmt",
+            "RuleStmt", "CreateEventTrigStmt");
 
     /**
      * Column and whole-row references.
@@ -188,10 +193,11 @@ public record OutputLineage(List<Output> outputs, List<Output> written, List<Der
                     written = inner.written();
                 }
                 default -> {
-                    return new OutputLineage(List.of(), List.of(), List.of(), Map.of(), Refs.EMPTY, false);
+                    return new OutputLineage(List.of(), List.of(), List.of(), Map.of(), Refs.EMPTY, false,
+                            CODE_DEFINITIONS.contains(type));
                 }
             }
-            return new OutputLineage(outputs, written, derivations, aliases, predicates.build(), opaque);
+            return new OutputLineage(outputs, written, derivations, aliases, predicates.build(), opaque, false);
         }
 
         /** A SelectStmt body (no wrapper): its output columns. */

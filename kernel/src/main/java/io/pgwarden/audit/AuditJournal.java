@@ -235,11 +235,12 @@ final class AuditJournal implements AutoCloseable {
 
     /**
      * Appends one entry per record ({@code canonicals[i]} with {@code hashes[i]}) with one
-     * write, forced to the disk when {@code audit.fsync} is on. On failure the segment is cut
-     * back to where it was, so that no half-written entry stays in the middle of the journal;
-     * when even that fails, the next append starts a new segment.
+     * write, forced to the disk when {@code audit.fsync} is on and {@code force} asks for it
+     * (the sync also makes every earlier write of the segment durable). On failure the segment
+     * is cut back to where it was, so that no half-written entry stays in the middle of the
+     * journal; when even that fails, the next append starts a new segment.
      */
-    void append(List<byte[]> canonicals, List<byte[]> hashes) throws IOException {
+    void append(List<byte[]> canonicals, List<byte[]> hashes, boolean force) throws IOException {
         if (broken) {
             closed.add(current);
             closeQuietly(current);
@@ -265,7 +266,7 @@ final class AuditJournal implements AutoCloseable {
             while (entries.hasRemaining()) {
                 ch.write(entries);
             }
-            if (sync) {
+            if (sync && force) {
                 ch.force(false);
             }
         } catch (IOException | RuntimeException e) {

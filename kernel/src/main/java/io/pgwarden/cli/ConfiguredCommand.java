@@ -81,4 +81,26 @@ abstract class ConfiguredCommand implements Callable<Integer> {
     static AdminClient adminClient(LoadedConfig loaded) throws AdminClientException {
         return AdminClient.fromCredentialFile(loaded.resolve(loaded.config().admin().credentialFile()));
     }
+
+    /**
+     * Calls the running gateway's admin API; null when no gateway runs with this
+     * configuration (no credential, or one left by a gateway that is gone), so the caller
+     * works on the stopped gateway's store instead.
+     */
+    static com.fasterxml.jackson.databind.JsonNode fromRunningGateway(LoadedConfig loaded, String path) throws AdminClientException {
+        AdminClient client;
+        try {
+            client = adminClient(loaded);
+        } catch (AdminClientException noCredential) {
+            return null;
+        }
+        try {
+            return client.get(path);
+        } catch (AdminClientException e) {
+            if (e.status() == 0) {
+                return null; // a credential left by a gateway that is gone
+            }
+            throw e;
+        }
+    }
 }

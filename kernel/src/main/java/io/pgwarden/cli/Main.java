@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         description = "Identity-aware PostgreSQL gateway for autonomous agents.",
-        subcommands = {RunCommand.class, CheckConfigCommand.class, DemoCommand.class, SessionsCommand.class, ReplayCommand.class, AuditCommand.class, HealthCommand.class, VaultCommand.class, VersionCommand.class,
+        subcommands = {RunCommand.class, CheckConfigCommand.class, DemoCommand.class, SessionsCommand.class, ReplayCommand.class, AuditCommand.class, HealthCommand.class, VaultCommand.class, ApprovalsCommand.class, AdminCommand.class, VersionCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

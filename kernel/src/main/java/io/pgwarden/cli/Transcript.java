@@ -67,6 +67,8 @@ final class Transcript {
                 if (!e.path("decision").asText().equals("ALLOW")) {
                     out.println("-- pgwarden: " + e.path("decision").asText()
                             + (e.has("reason") ? " (" + e.path("reason").asText() + ")" : ""));
+                } else if (e.has("reason")) {
+                    out.println("-- " + e.path("reason").asText()); // how a hold ended: who approved it
                 }
             }
             case "columns" -> {
@@ -120,7 +122,8 @@ final class Transcript {
             case "copy_out" -> out.println("-- COPY TO STDOUT (" + e.path("format").asText() + ")");
             case "copy_in_data" -> out.printf("-- the client sent %d COPY message(s), %d byte(s); %s%n", e.path("messages").asLong(),
                     e.path("bytes").asLong(), e.path("end").asText());
-            case "held" -> out.println(at + "-- held for approval: " + e.path("text").asText());
+            case "held" -> out.println(at + prompt + e.path("text").asText() + "\n-- held for approval: request "
+                    + e.path("request").asText());
             case "gap" -> out.println(at + "-- " + e.path("dropped_events").asLong()
                     + " event(s) not recorded here: the recording writer fell behind");
             case "session_end" -> out.println(at + "-- session ended: " + e.path("reason").asText());

@@ -45,6 +45,7 @@ final class ConfigValidator {
         Set<String> upstreamNames = v.upstreams(config.upstreams());
         v.pluginEntries("authenticators", config.authenticators(), true);
         Set<String> approverNames = v.pluginEntries("approvers", config.approvers(), false);
+        approverNames.add("web"); // the admin page's inbox is always there, configured or not
         v.policies(config.policies(), upstreamNames, approverNames);
         v.policyGrantRoles(config.policies(), config.upstreams());
         v.pluginEntries("audit.sinks", config.audit().sinks(), false);
@@ -78,6 +79,30 @@ final class ConfigValidator {
     private void listen(GatewayConfig config) {
         port("listen.port", config.listen().port());
         port("admin.port", config.admin().port());
+        java.net.URI publicUrl = config.admin().publicUrl();
+        if (publicUrl != null && (publicUrl.getHost() == null
+                || !("http".equals(publicUrl.getScheme()) || "https".equals(publicUrl.getScheme())))) {
+            problem("admin.public_url", "must be an absolute http(s) URL such as https://pgwarden.example.com:8080");
+        }
+        var oidc = config.admin().oidc();
+        if (oidc != null) {
+            java.net.URI issuer = oidc.issuer();
+            boolean loopback = issuer != null && issuer.getHost() != null
+                    && (issuer.getHost().equals("localhost") || issuer.getHost().equals("127.0.0.1") || issuer.getHost().equals("[::1]"));
+            if (issuer == null || issuer.getHost() == null
+                    || !("https".equals(issuer.getScheme()) || "http".equals(issuer.getScheme()) && loopback)) {
+                problem("admin.oidc.issuer", "must be the identity provider's https URL (http only on localhost)");
+            }
+            if (oidc.clientId() == null || oidc.clientId().isBlank()) {
+                problem("admin.oidc.client_id", "is required");
+            }
+            if (oidc.clientSecretEnv() != null && !ENV_NAME.matcher(oidc.clientSecretEnv()).matches()) {
+                problem("admin.oidc.client_secret_env", "\"" + oidc.clientSecretEnv() + "\" is not an environment variable name");
+            }
+            if (oidc.groups().isEmpty() && oidc.names().isEmpty()) {
+                problem("admin.oidc", "name the groups or names (or both) that may log in; the provider's every user would otherwise be an admin");
+            }
+        }
         if (config.listen().eventLoops() < 1 || config.listen().eventLoops() > 256) {
             problem("listen.event_loops", "must be between 1 and 256");
         }
@@ -292,8 +317,16 @@ final class ConfigValidator {
         if (rule.when() == null) {
             problem(at + ".when", "is required");
         } else {
+            if (rule.when().empty()) {
+                problem(at + ".when", "give at least one condition (commands, without_where, relations, functions, ddl, "
+                        + "estimated_rows_over); a rule that matches everything belongs in deny or allow");
+            }
             commands(at + ".when.commands", rule.when().commands());
             patterns(at + ".when.relations", rule.when().relations(), RELATION_PATTERN, "[schema.]table, * as a wildcard");
+            patterns(at + ".when.functions", rule.when().functions(), FUNCTION_PATTERN, "[schema.]function, * as a wildcard");
+            if (rule.when().estimatedRowsOver() != null && rule.when().estimatedRowsOver() < 0) {
+                problem(at + ".when.estimated_rows_over", "must not be negative");
+            }
         }
         if (rule.approvers().isEmpty()) {
             problem(at + ".approvers", "name at least one approver");
@@ -304,6 +337,7 @@ final class ConfigValidator {
             }
         }
         positive(at + ".timeout", rule.timeout());
+        positive(at + ".validity", rule.validity());
     }
 
     private void audit(GatewayConfig.Audit audit) {

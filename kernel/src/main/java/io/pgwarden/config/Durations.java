@@ -11,6 +11,11 @@ public final class Durations {
     private Durations() {
     }
 
+    /** A duration as people write it: 10m, 1h30m, 2s, 500ms. */
+    public static String format(Duration d) {
+        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+    }
+
     public static Duration parse(String text) {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) {

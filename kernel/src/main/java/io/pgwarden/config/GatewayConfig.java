@@ -29,7 +29,7 @@ public record GatewayConfig(
 
     public GatewayConfig {
         listen = listen != null ? listen : new Listen(null, null, null, null);
-        admin = admin != null ? admin : new Admin(null, null, null);
+        admin = admin != null ? admin : new Admin(null, null, null, null, null);
         store = store != null ? store : new Store(null);
         vault = vault != null ? vault : new Vault(null, null);
         plugins = plugins != null ? plugins : new Plugins(null);
@@ -77,12 +77,40 @@ public record GatewayConfig(
     /**
      * The admin API. {@code credential_file} is where the running gateway writes the API's
      * address and a fresh random token (owner-only permissions) for the CLI on this machine.
+     * {@code public_url} is how approvers' browsers reach the admin page (links in approval
+     * notifications); by default the address it listens on.
      */
-    public record Admin(String host, Integer port, @JsonProperty("credential_file") Path credentialFile) {
+    public record Admin(String host, Integer port, @JsonProperty("credential_file") Path credentialFile,
+                        @JsonProperty("public_url") java.net.URI publicUrl, AdminOidc oidc) {
         public Admin {
             host = host != null ? host : "127.0.0.1";
             port = port != null ? port : 8080;
             credentialFile = credentialFile != null ? credentialFile : Path.of("./data/admin-credential.json");
+        }
+    }
+
+    /**
+     * OIDC login for people on the admin page (authorization code with PKCE), besides local
+     * admin users. Only identities named in {@code names} or holding one of {@code groups} may
+     * log in: an identity provider usually knows far more people than should approve.
+     *
+     * @param clientSecretEnv environment variable with the client's secret; absent for a public client
+     * @param nameClaim       the claim that names the person (recorded as the decider)
+     * @param groupsClaim     the claim with the person's groups (a list of strings)
+     */
+    public record AdminOidc(
+            java.net.URI issuer,
+            @JsonProperty("client_id") String clientId,
+            @JsonProperty("client_secret_env") String clientSecretEnv,
+            @JsonProperty("name_claim") String nameClaim,
+            @JsonProperty("groups_claim") String groupsClaim,
+            List<String> groups,
+            List<String> names) {
+        public AdminOidc {
+            nameClaim = nameClaim != null ? nameClaim : "preferred_username";
+            groupsClaim = groupsClaim != null ? groupsClaim : "groups";
+            groups = groups != null ? List.copyOf(groups) : List.of();
+            names = names != null ? List.copyOf(names) : List.of();
         }
     }
 
@@ -225,21 +253,54 @@ public record GatewayConfig(
         }
     }
 
-    public record ApproveRule(ApproveWhen when, List<String> approvers, Duration timeout) {
+    /**
+     * A rule that holds matching statements for a person's decision (docs/approvals.md).
+     *
+     * @param approvers approver instances (by name, else type) that are told of a request
+     * @param timeout   how long a request waits before the statement is refused
+     * @param mode      {@code hold}: the client waits; {@code ticket}: it is refused at once with the
+     *                  request id and, once approved, the same statement runs once within {@code validity}
+     * @param validity  ticket mode: how long an approval may be used
+     */
+    public record ApproveRule(ApproveWhen when, List<String> approvers, Duration timeout, ApprovalMode mode, Duration validity) {
         public ApproveRule {
             approvers = approvers != null ? List.copyOf(approvers) : List.of();
             timeout = timeout != null ? timeout : Duration.ofMinutes(10);
+            mode = mode != null ? mode : ApprovalMode.HOLD;
+            validity = validity != null ? validity : Duration.ofHours(1);
         }
     }
 
+    public enum ApprovalMode {
+        @JsonProperty("hold") HOLD,
+        @JsonProperty("ticket") TICKET
+    }
+
+    /**
+     * When a statement needs approval: every condition given must hold (a list holds when any
+     * of its entries does); at least one condition is required.
+     *
+     * @param estimatedRowsOver the planner's row estimate (EXPLAIN on the gateway's own connection)
+     *                          is above this; a statement it cannot estimate counts as above
+     */
     public record ApproveWhen(
             List<String> commands,
             @JsonProperty("without_where") Boolean withoutWhere,
-            List<String> relations) {
+            List<String> relations,
+            List<String> functions,
+            Boolean ddl,
+            @JsonProperty("estimated_rows_over") Integer estimatedRowsOver) {
         public ApproveWhen {
             commands = commands != null ? List.copyOf(commands) : List.of();
             withoutWhere = withoutWhere != null && withoutWhere;
             relations = relations != null ? List.copyOf(relations) : List.of();
+            functions = functions != null ? List.copyOf(functions) : List.of();
+            ddl = ddl != null && ddl;
+        }
+
+        public boolean empty() {
+            return commands.isEmpty() && !withoutWhere && relations.isEmpty() && functions.isEmpty() && !ddl
+                    && estimatedRowsOver == null;
         }
     }
 

@@ -17,16 +17,6 @@ public final class UnenforcedSettings {
     /** Each entry is "path: what is missing"; empty when everything configured is enforced. */
     public static List<String> find(GatewayConfig config) {
         List<String> found = new ArrayList<>();
-        for (int i = 0; i < config.policies().size(); i++) {
-            Policy p = config.policies().get(i);
-            String at = "policies[" + i + "]";
-            if (!p.approve().isEmpty()) {
-                found.add(at + ".approve: approvals are not available in this version");
-            }
-        }
-        if (!config.approvers().isEmpty()) {
-            found.add("approvers: approver plugins are not available in this version");
-        }
         if (config.store().url().toLowerCase(java.util.Locale.ROOT).startsWith("jdbc:postgresql:")) {
             found.add("store.url: a PostgreSQL store shared by several gateways is not available in this version; "
                     + "use the embedded jdbc:h2:file:PATH");

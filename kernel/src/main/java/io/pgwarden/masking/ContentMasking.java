@@ -68,6 +68,21 @@ public final class ContentMasking {
         }
     }
 
+    private static final ValueType TEXT = ValueTypes.of(ValueTypes.TEXT);
+
+    /**
+     * Free text (a notification payload, a server message) with every detection rule of a
+     * policy applied in turn; a finding whose masker gives NULL leaves {@code [masked]}.
+     */
+    public static String maskText(MaskRules rules, String text) {
+        String out = text;
+        for (MaskRules.DetectRule rule : rules.detection()) {
+            String masked = mask(rule.detectors(), rule.masker(), out, TEXT);
+            out = masked == null ? "[masked]" : masked;
+        }
+        return out;
+    }
+
     /**
      * @param value the value in text form, not null
      * @return {@code value} itself when nothing was found; else the masked value, or null for SQL NULL

@@ -261,8 +261,20 @@ public final class MaskingPlanner {
             return new Refusal("DO blocks are not allowed while masking applies: their code is not analysed",
                     "Run the statements themselves, or use a policy without mask rules.");
         }
+        if (lineage.definesCode()) {
+            // A function, trigger or rule made now would run later, reading masked columns where no
+            // statement names them (and its name is not among the functions read at login).
+            return new Refusal("creating functions, procedures, triggers or rules is not allowed while masking applies",
+                    "Their code is not analysed; ask for them to be created outside the masked policy.");
+        }
         if (!t.touches) {
             return null;
+        }
+        if (a.has(StatementAnalysis.Flag.DDL)) {
+            // A view over a masked column, a generated column copying one, a renamed column: each would
+            // carry masked values under OIDs or names the catalog read at login does not know.
+            return new Refusal("changing or creating objects over masked columns is not allowed while masking applies",
+                    "Schema changes to masked tables belong outside the masked policy.");
         }
         boolean viaView = t.names.contains("*");
         if (a.commands().contains(Command.MERGE)) {

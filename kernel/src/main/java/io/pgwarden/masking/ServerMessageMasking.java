@@ -1,6 +1,5 @@
 package io.pgwarden.masking;
 
-import io.pgwarden.plugin.api.ValueType;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -24,7 +23,6 @@ import java.util.regex.Pattern;
 public final class ServerMessageMasking {
     static final String MASKED = "\"[masked]\"";
     private static final Pattern QUOTED = Pattern.compile("\"((?:[^\"]|\"\")*)\"");
-    private static final ValueType TEXT = new ValueType(25, "text", ValueType.Kind.TEXT);
 
     private ServerMessageMasking() {
     }
@@ -58,10 +56,7 @@ public final class ServerMessageMasking {
                 }
             }
             if (detect && (code == 'M' || code == 'D' || code == 'W' || code == 'H')) {
-                for (MaskRules.DetectRule rule : mask.rules().detection()) {
-                    String masked = ContentMasking.mask(rule.detectors(), rule.masker(), value, TEXT);
-                    value = masked == null ? "[masked]" : masked;
-                }
+                value = ContentMasking.maskText(mask.rules(), value);
             }
             out.put(code, value);
         }

@@ -1,9 +1,11 @@
 package io.pgwarden.plugin;
 
+import io.pgwarden.approval.NamedApprover;
 import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthenticatorChain;
 import io.pgwarden.config.GatewayConfig;
 import io.pgwarden.masking.MaskerRegistry;
+import io.pgwarden.plugin.api.ApproverFactory;
 import io.pgwarden.plugin.api.AuditSinkFactory;
 import io.pgwarden.plugin.api.AuthenticatorFactory;
 import io.pgwarden.plugin.api.MaskerFactory;
@@ -138,6 +140,12 @@ public final class PluginHost implements AutoCloseable {
                 : file.toAbsolutePath().normalize();
     }
 
+    /** The loaded plugins, for the admin page: id, version, state. */
+    public List<Map<String, Object>> describe() {
+        return manager.getPlugins().stream().map(p -> Map.<String, Object>of("id", p.getPluginId(),
+                "version", p.getDescriptor().getVersion(), "state", p.getPluginState().toString())).toList();
+    }
+
     /** Builds one authenticator per {@code authenticators[]} entry, in order. */
     public AuthenticatorChain authenticators(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
             throws PluginLoadException {
@@ -244,6 +252,53 @@ public final class PluginHost implements AutoCloseable {
             }
         }
         return byType;
+    }
+
+    /**
+     * Builds one approver per {@code approvers[]} entry, each named by its {@code name} or
+     * else its {@code type}. Type {@value NamedApprover#WEB} is the admin page's inbox, the
+     * gateway's own: it has nothing to deliver. On an error, those built so far are closed.
+     */
+    public List<NamedApprover> approvers(List<Map<String, Object>> entries, Clock clock, Path baseDirectory)
+            throws PluginLoadException {
+        Map<String, ApproverFactory> byType = extensions(ApproverFactory.class, ApproverFactory::type, "approver type",
+                Set.of(NamedApprover.WEB));
+        List<NamedApprover> built = new ArrayList<>();
+        try {
+            for (int i = 0; i < entries.size(); i++) {
+                String at = "approvers[" + i + "]";
+                String type = (String) entries.get(i).get("type");
+                String name = (String) entries.get(i).getOrDefault("name", type);
+                if (type.equals(NamedApprover.WEB)) {
+                    PluginConfig config = new PluginConfig(at, entries.get(i));
+                    try {
+                        config.requireOnlyKeys(Set.of("type", "name"));
+                    } catch (PluginConfigException e) {
+                        throw new PluginLoadException(e.getMessage());
+                    }
+                    built.add(new NamedApprover(name, at + " (web)", null));
+                    continue;
+                }
+                ApproverFactory factory = byType.get(type);
+                if (factory == null) {
+                    throw new PluginLoadException(at + ".type: no plugin provides approver type \"" + type + "\" (available: "
+                            + String.join(", ", new TreeSet<>(java.util.stream.Stream.concat(byType.keySet().stream(),
+                            java.util.stream.Stream.of(NamedApprover.WEB)).toList())) + "; plugins.dir is " + directory + ")");
+                }
+                try {
+                    built.add(new NamedApprover(name, at + " (" + name + ")",
+                            factory.create(new PluginConfig(at, entries.get(i)), new PluginContext(at, clock, baseDirectory))));
+                } catch (PluginConfigException e) {
+                    throw new PluginLoadException(e.getMessage());
+                } catch (RuntimeException e) {
+                    throw new PluginLoadException(at + ": the " + type + " plugin failed to build this approver: " + e);
+                }
+            }
+        } catch (PluginLoadException e) {
+            NamedApprover.closeAll(built);
+            throw e;
+        }
+        return List.copyOf(built);
     }
 
     /** Closes sinks that never reached an audit log (which otherwise closes them). */

@@ -34,6 +34,7 @@ public final class PolicyGate implements StatementGate {
     private static final Set<String> CATALOG_SCHEMAS = Set.of("pg_catalog", "information_schema");
 
     private final CompiledPolicy policy;
+    private final ApprovalRules approvals;
     private final StatementAnalyzer analyzer;
     private final SearchPathTracker searchPath;
     /** Every analysis PREPAREd under a name; EXECUTE must pass all of them (a failed DEALLOCATE or PREPARE is invisible here). */
@@ -42,11 +43,22 @@ public final class PolicyGate implements StatementGate {
 
     private final io.pgwarden.masking.MaskingPlanner masking;
 
-    PolicyGate(CompiledPolicy policy, StatementAnalyzer analyzer, SearchPathTracker searchPath) {
+    PolicyGate(CompiledPolicy policy, ApprovalRules approvals, StatementAnalyzer analyzer, SearchPathTracker searchPath) {
         this.policy = policy;
+        this.approvals = approvals;
         this.analyzer = analyzer;
         this.searchPath = searchPath;
         this.masking = new io.pgwarden.masking.MaskingPlanner(policy.mask, this::schemaCandidates);
+    }
+
+    @Override
+    public boolean detectsContent() {
+        return !policy.mask.detection().isEmpty();
+    }
+
+    @Override
+    public String maskContent(String text) {
+        return io.pgwarden.masking.ContentMasking.maskText(policy.mask, text);
     }
 
     @Override
@@ -87,7 +99,9 @@ public final class PolicyGate implements StatementGate {
                         refusal.message);
             }
         }
-        return new Verdict.Allowed(Verdict.Summary.NONE);
+        List<ApprovalMatch> held = approvals.isEmpty() ? List.of() : approvals.match(versions.stream()
+                .map(v -> new AnalyzedStatement("EXECUTE " + name, 0, 0, v)).toList(), n -> List.of());
+        return held.isEmpty() ? new Verdict.Allowed(Verdict.Summary.NONE) : new Verdict.Held(Verdict.Summary.NONE, held);
     }
 
     @Override
@@ -147,7 +161,9 @@ public final class PolicyGate implements StatementGate {
             return new Verdict.Refused(summary, "42501", "permission denied by pgwarden policy \"" + policy.name + "\": "
                     + masked.refusal().message(), null, masked.refusal().hint(), "masking: " + masked.refusal().message());
         }
-        return new Verdict.Allowed(summary, masked.plan());
+        List<ApprovalMatch> held = approvals.isEmpty() ? List.of()
+                : approvals.match(statements, name -> prepared.getOrDefault(name, List.of()));
+        return held.isEmpty() ? new Verdict.Allowed(summary, masked.plan()) : new Verdict.Held(summary, held, masked.plan());
     }
 
     private record Refusal(String sqlState, String message, String detail, String hint) {

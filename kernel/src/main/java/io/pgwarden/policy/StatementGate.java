@@ -38,6 +38,16 @@ public interface StatementGate {
     default void maskingCatalog(io.pgwarden.masking.MaskingCatalog catalog) {
     }
 
+    /** Whether the session's policy has content detection rules. */
+    default boolean detectsContent() {
+        return false;
+    }
+
+    /** {@code text} with what the content detection rules find masked (for notification payloads). */
+    default String maskContent(String text) {
+        return text;
+    }
+
     /** Whether the session's policy masks anything (then results are inspected). */
     default boolean masks() {
         return false;

@@ -39,6 +39,25 @@ public sealed interface Verdict {
     }
 
     /**
+     * Allowed by the policy, but approval rules matched (DESIGN §8): the statement runs only
+     * once a person approves. The first rule whose conditions all hold applies; a rule with
+     * {@code estimated_rows_over} holds only when the estimate says so.
+     *
+     * @param rules the matching rules, in configured order
+     */
+    /** @param mask what the statements' results may carry, once they run (DESIGN §7) */
+    record Held(Summary summary, List<ApprovalMatch> rules, io.pgwarden.masking.ResultMask.Plan mask) implements Verdict {
+        public Held(Summary summary, List<ApprovalMatch> rules) {
+            this(summary, rules, io.pgwarden.masking.ResultMask.Plan.NONE);
+        }
+
+        public Held {
+            rules = List.copyOf(rules);
+            java.util.Objects.requireNonNull(mask, "mask");
+        }
+    }
+
+    /**
      * @param sqlState 42501 for a policy refusal, 42601 for text that does not parse
      * @param reason   one line for the audit trail and the operator's log
      */

@@ -167,6 +167,7 @@ final class EventEncoder {
             case SessionRecorder.HELD -> {
                 o.put("type", "held");
                 o.put("text", e.text());
+                o.put("request", e.detail());
             }
             case SessionRecorder.GAP -> {
                 o.put("type", "gap");

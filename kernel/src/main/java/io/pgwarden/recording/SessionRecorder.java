@@ -144,9 +144,9 @@ public final class SessionRecorder {
                 portal == null ? 0 : 1, 0));
     }
 
-    /** A statement was held for approval: the hold's request and how it ended are in {@code text}. */
-    public void held(String text) {
-        add(new CapturedEvent(HELD, now(), null, text, null, 0, 0));
+    /** A statement is held for approval (its decision is recorded with the statement when the hold ends). */
+    public void held(String text, String requestId) {
+        add(new CapturedEvent(HELD, now(), null, text, requestId, 0, 0));
     }
 
     /** A message of a COPY FROM STDIN from the client: counted, summed up at its CopyDone or CopyFail. */

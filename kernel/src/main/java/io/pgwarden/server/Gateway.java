@@ -12,7 +12,12 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgwarden.admin.AdminServer;
+import io.pgwarden.admin.AdminUsers;
 import io.pgwarden.admin.AdminStartException;
+import io.pgwarden.approval.ApprovalLinks;
+import io.pgwarden.approval.Approvals;
+import io.pgwarden.approval.NamedApprover;
+import io.pgwarden.approval.RowEstimator;
 import io.pgwarden.audit.AuditLog;
 import io.pgwarden.audit.NamedSink;
 import io.pgwarden.auth.AuthFailureLimiter;
@@ -112,9 +117,18 @@ public final class Gateway implements AutoCloseable {
         Recorder recorder;
         JitRoles jit;
         List<NamedSink> unclaimedSinks = List.of();
+        AdminUsers users;
+        /** Approvals record into the log: closed before it. */
+        Approvals approvals;
+        List<NamedApprover> unclaimedApprovers = List.of();
 
         @Override
         public void close() {
+            if (approvals != null) {
+                approvals.close();
+            } else {
+                NamedApprover.closeAll(unclaimedApprovers);
+            }
             // Before the store closes: a role drop still under way must record its end.
             if (jit != null) {
                 jit.close(10);
@@ -143,6 +157,7 @@ public final class Gateway implements AutoCloseable {
             throw new GatewayStartException("the configuration asks for what this version cannot enforce, so it will not start:\n  "
                     + String.join("\n  ", unenforced));
         }
+        String oidcSecret = adminOidcSecret(config, environment);
         ServerTls tls = serverTls(loaded);
         Path pluginDir = pluginDirectory(loaded);
         StatementAnalyzer analyzer;
@@ -172,6 +187,12 @@ public final class Gateway implements AutoCloseable {
             audit.recorder = Recorder.open(audit.vault.store(), Recorder.Settings.of(config, gatewayId(config)), audit.log,
                     Clock.systemUTC());
             Map<String, PasswordSource> passwords = upstreamPasswords(config.upstreams(), environment, audit.vault);
+            audit.users = new AdminUsers(audit.vault.store());
+            audit.unclaimedApprovers = plugins.approvers(config.approvers(), Clock.systemUTC(), loaded.baseDir());
+            ApprovalLinks links = new ApprovalLinks(config.admin().publicUrl());
+            audit.approvals = new Approvals(audit.unclaimedApprovers, links, audit.log,
+                    new RowEstimator(config.upstreams(), name -> passwordText(passwords, name), loaded::resolve), blocking,
+                    Clock.systemUTC());
             UpstreamConnector connector = new UpstreamConnector(transport.upstreamChannels(), loaded, passwords);
             boss = transport.newGroup(1);
             workers = transport.newGroup(config.listen().eventLoops());
@@ -185,9 +206,11 @@ public final class Gateway implements AutoCloseable {
             SessionServices services = new SessionServices(config, tls, authenticators,
                     new AuthFailureLimiter(config.limits().authFailuresPerMinute(), Clock.systemUTC()),
                     new PolicySelector(config.policies(), config.upstreams()), policyGates(config, analyzer, maskers),
-                    connector, new SessionRegistry(), blocking, clients, audit.log, audit.jit, audit.recorder);
-            admin = AdminServer.start(config.admin().host(), config.admin().port(),
-                    loaded.resolve(config.admin().credentialFile()), services.registry(), audit.log, audit.vault, audit.recorder);
+                    connector, new SessionRegistry(), blocking, clients, audit.log, audit.jit, audit.approvals, audit.recorder);
+            admin = AdminServer.start(config.admin().host(), config.admin().port(), loaded.resolve(config.admin().credentialFile()),
+                    new AdminServer.Services(services.registry(), audit.log, audit.approvals, audit.users, config,
+                            plugins.describe(), config.admin().publicUrl(), oidcSecret, audit.vault, audit.recorder));
+            links.listeningAt(admin.url());
 
             Channel server = new ServerBootstrap()
                     .group(boss, workers)
@@ -253,6 +276,7 @@ public final class Gateway implements AutoCloseable {
             for (var policy : loaded.config().policies()) {
                 compileMasking(policy, maskers);
             }
+            NamedApprover.closeAll(plugins.approvers(loaded.config().approvers(), Clock.systemUTC(), loaded.baseDir()));
         } catch (PluginLoadException | StoreException e) {
             throw new GatewayStartException(e.getMessage(), e);
         }
@@ -308,6 +332,33 @@ public final class Gateway implements AutoCloseable {
             workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
         blocking.shutdownNow();
+    }
+
+    /** admin.oidc's client secret from its environment variable; null for a public client. */
+    private static String adminOidcSecret(GatewayConfig config, Function<String, String> environment) throws GatewayStartException {
+        var oidc = config.admin().oidc();
+        if (oidc == null || oidc.clientSecretEnv() == null) {
+            return null;
+        }
+        String secret = environment.apply(oidc.clientSecretEnv());
+        if (secret == null || secret.isEmpty()) {
+            throw new GatewayStartException("admin.oidc.client_secret_env: environment variable " + oidc.clientSecretEnv() + " is not set");
+        }
+        return secret;
+    }
+
+    /** An upstream's password as text, for the row estimator's pgjdbc login; null when it cannot be read. */
+    private static String passwordText(Map<String, PasswordSource> passwords, String upstream) {
+        PasswordSource source = passwords.get(upstream);
+        if (source == null) {
+            return null;
+        }
+        try (var secret = source.open()) {
+            return new String(secret.chars());
+        } catch (io.pgwarden.upstream.UpstreamException e) {
+            LOG.warn("approvals: the password of upstream {} cannot be read for a row estimate: {}", upstream, e.getMessage());
+            return null;
+        }
     }
 
     /**
@@ -410,6 +461,16 @@ public final class Gateway implements AutoCloseable {
     /** Session recordings: what the sessions sent and received, for replay. */
     public Recorder recorder() {
         return audit.recorder;
+    }
+
+    /** The admin page's local users. */
+    public AdminUsers adminUsers() {
+        return audit.users;
+    }
+
+    /** Approval requests: held statements and their decisions. */
+    public Approvals approvals() {
+        return audit.approvals;
     }
 
     /** The audit trail: what the sessions record, and {@code list}/{@code verify} for the CLI and admin API. */

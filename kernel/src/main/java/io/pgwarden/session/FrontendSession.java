@@ -13,6 +13,10 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pgwarden.approval.ApprovalOutcome;
+import io.pgwarden.approval.ApprovalRecord;
+import io.pgwarden.approval.Approvals;
+import io.pgwarden.approval.HeldStatement;
 import io.pgwarden.audit.SessionContext;
 import io.pgwarden.config.GatewayConfig.ClientTlsMode;
 import io.pgwarden.config.GatewayConfig.Policy;
@@ -81,6 +85,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** A statement's record is not durable yet: what the client sent since waits here, in order. */
     private boolean recordPending;
     private final Queue<ByteBuf> awaitingRecord = new ArrayDeque<>();
+    /**
+     * A statement waits for a person's decision (DESIGN §8); what the client sends meanwhile
+     * waits in awaitingRecord, except a Terminate, which withdraws the request. Null when none.
+     */
+    private Approvals.Hold approval;
     /** Set once, when the session becomes ready; read by the admin API from other threads. */
     private volatile SessionInfo info;
     private Map<String, String> startupParameters = Map.of();
@@ -175,6 +184,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             lifetimeTimer.cancel(false);
         }
         releaseEarlyFrames();
+        if (approval != null) {
+            approval.withdraw("the session ended (" + endReason + ")");
+        }
         awaitingRecord.forEach(ReferenceCountUtil::safeRelease);
         awaitingRecord.clear();
         if (audit != null) {
@@ -353,7 +365,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Called on another session's loop; hops to ours, where upstream state lives. */
     private void forwardCancel() {
         ctx.executor().execute(() -> {
-            if (state == State.READY && upstreamKey != null) {
+            if (state == State.READY && approval != null) {
+                LOG.info("session {}: the client cancelled the statement waiting for approval", id);
+                approval.withdraw("the client cancelled it");
+            } else if (state == State.READY && upstreamKey != null) {
                 services.upstreams().cancel(ctx.channel().eventLoop(), upstream, upstreamKey.processId(), upstreamKey.secretKey());
             }
         });
@@ -602,7 +617,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     /** The ready-state data path: every frame goes upstream as the same bytes. */
     private void relay(ByteBuf frame) {
-        if (recordPending) {
+        if (approval != null && MessageReader.type(frame) == FrontendMessages.TERMINATE) {
+            frame.release();
+            LOG.info("session {}: client {} ended the session while a statement waited for approval", id, clientAddress);
+            endReason = "client ended the session while a statement waited for approval";
+            close();
+            ctx.close();
+            return;
+        }
+        if (recordPending || approval != null) {
             awaitingRecord.add(frame);
             if (awaitingRecord.size() == MAX_EARLY_FRAMES) {
                 ctx.channel().config().setAutoRead(false); // a client far ahead of the audit trail waits
@@ -672,6 +695,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             frame.release(); // a message that does not decode is never substituted, so it is still ours
             throw e;
         }
+        var hold = statements.takePendingHold();
+        if (hold != null) {
+            holdForApproval(hold, forward);
+            return;
+        }
         var pending = statements.takePendingRecord();
         if (pending != null) {
             // The statement goes upstream only once its audit record is durable (DESIGN §9).
@@ -682,6 +710,60 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         upstreamChannel.write(forward, upstreamChannel.voidPromise());
         flushUpstream = true;
+    }
+
+    /**
+     * An approval rule holds the statement: it stays here, not upstream, until a person
+     * decides, the request times out or the client withdraws it; the event loop stays free
+     * (the client's Terminate and cancel requests are still read).
+     */
+    private void holdForApproval(StatementTracker.Hold hold, ByteBuf frame) {
+        Approvals.Hold waiting = services.approvals().hold(new HeldStatement(id, identity.name(), List.copyOf(identity.groups()),
+                clientAddress, database, upstream.name(), audit.auditText(hold.text()), hold.text(), hold.verdict()));
+        approval = waiting;
+        waiting.opened().thenAccept(request -> ctx.executor().execute(() -> {
+            if (state == State.READY && approval == waiting) {
+                ByteBuf notice = heldNotice(request);
+                if (recorder != null) {
+                    recorder.held(audit.auditText(hold.text()), request.id());
+                    recorder.gatewaySent(notice);
+                }
+                ctx.writeAndFlush(notice);
+            }
+        }));
+        waiting.outcome().whenComplete((outcome, failure) -> ctx.executor().execute(() -> approvalSettled(hold, frame, outcome, failure)));
+    }
+
+    /** Tells the waiting client what it waits for, as PostgreSQL tells a client anything at any time: a notice. */
+    private ByteBuf heldNotice(ApprovalRecord r) {
+        return BackendMessages.errorOrNotice(ctx.alloc(), BackendMessages.NOTICE_RESPONSE, "NOTICE", "01000",
+                "statement held for approval: request " + r.id(),
+                "Rule " + r.request().rule() + ": " + r.request().reason() + ". Approvers: " + String.join(", ", r.approvers())
+                        + ". It waits until " + r.request().expires() + ".",
+                "Approve or deny it at " + r.request().page() + " (or: pgwarden approvals approve " + r.id() + ").");
+    }
+
+    /** The hold ended: the statement goes upstream, or its refusal does, in its place in the session's order. */
+    private void approvalSettled(StatementTracker.Hold hold, ByteBuf frame, ApprovalOutcome outcome, Throwable failure) {
+        if (state == State.CLOSED) {
+            frame.release();
+            return;
+        }
+        approval = null;
+        if (failure != null) {
+            LOG.error("session {}: an approval hold failed", id, failure);
+            fatal(ClientError.internal(id));
+            frame.release();
+            return;
+        }
+        ByteBuf forward = statements.resume(hold, frame, outcome.verdict(hold.verdict()), outcome.auditNote(), ctx.alloc());
+        var pending = statements.takePendingRecord();
+        if (pending != null) {
+            recordPending = true;
+            pending.whenComplete((ok, recordFailure) -> ctx.executor().execute(() -> recordSettled(forward, recordFailure)));
+            return;
+        }
+        recordSettled(forward, null);
     }
 
     /** The held statement's record is durable (or failed): forward it, then what waited behind it. */
@@ -698,7 +780,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         upstreamChannel.write(send, upstreamChannel.voidPromise());
         recordPending = false;
         try {
-            while (!recordPending && !awaitingRecord.isEmpty() && state == State.READY) {
+            while (!recordPending && approval == null && !awaitingRecord.isEmpty() && state == State.READY) {
                 relay(awaitingRecord.poll());
             }
         } catch (ProtocolViolationException e) {

@@ -1,6 +1,7 @@
 package io.pgwarden.session;
 
 import io.netty.channel.group.ChannelGroup;
+import io.pgwarden.approval.Approvals;
 import io.pgwarden.audit.AuditLog;
 import io.pgwarden.auth.AuthFailureLimiter;
 import io.pgwarden.auth.AuthenticatorChain;
@@ -22,6 +23,7 @@ import java.util.concurrent.Executor;
  * @param clientChannels   every open client channel, for the connection limit and shutdown
  * @param audit            the audit trail: intents before statements are forwarded, outcomes after
  * @param jit              makes and drops the sessions' roles on upstreams with jit.enabled
+ * @param approvals        holds statements that approval rules match until a person decides
  * @param recorder         records sessions when recording.enabled (and reads recordings back)
  */
 public record SessionServices(
@@ -37,5 +39,6 @@ public record SessionServices(
         ChannelGroup clientChannels,
         AuditLog audit,
         JitRoles jit,
+        Approvals approvals,
         Recorder recorder) {
 }

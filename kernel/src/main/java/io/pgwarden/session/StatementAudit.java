@@ -52,7 +52,7 @@ final class StatementAudit implements StatementTracker.Outcomes {
     public CompletableFuture<?> started(StatementTracker.TrackedStatement s) {
         Verdict.Summary summary = s.verdict.summary();
         String decision = AuditEvent.Decision.ALLOW;
-        String reason = null;
+        String reason = s.approval;
         if (s.verdict instanceof Verdict.Refused r) {
             LOG.info("session {}: refused {} ({}): {}", sessionId, summary.commands(), r.sqlState(), r.reason());
             decision = AuditEvent.Decision.DENY;

@@ -80,6 +80,8 @@ final class StatementTracker {
         int answering;
         /** How the rows of the result being sent are masked; null when they pass undecoded. */
         ResultLayout layout;
+        /** Why an allowed statement ran after a hold (who approved it), for the audit trail; else null. */
+        String approval;
 
         TrackedStatement(String text, Verdict verdict, boolean simpleQuery) {
             this.text = text;
@@ -170,6 +172,56 @@ final class StatementTracker {
     /** The text a statement is recorded with: the audit trail's (literals redacted under audit.redact_literals). */
     private final UnaryOperator<String> recordedText;
 
+    /**
+     * A statement (a Query, or an Execute) that an approval rule holds (DESIGN §8): nothing of
+     * it is tracked yet. The session keeps its frame, and what the client sends after it,
+     * until the hold ends, then calls {@link #resume}, which decides it as if it had just arrived.
+     */
+    record Hold(String text, Verdict.Held verdict, boolean simpleQuery) {
+    }
+
+    private Hold pendingHold;
+
+    /** Takes the hold the last message asked for; null when none. */
+    Hold takePendingHold() {
+        Hold hold = pendingHold;
+        pendingHold = null;
+        return hold;
+    }
+
+    /**
+     * The hold ended: {@code decided} is the statement's final verdict (allowed, or refused
+     * by a person, a timeout or a withdrawal). Returns what to forward in place of the held
+     * {@code frame}, exactly as {@link #query} or {@link #execute} would have.
+     */
+    ByteBuf resume(Hold hold, ByteBuf frame, Verdict decided, String approvalNote, ByteBufAllocator alloc) {
+        TrackedStatement statement = new TrackedStatement(hold.text(), decided, hold.simpleQuery());
+        statement.approval = approvalNote;
+        if (!hold.simpleQuery()) {
+            statement.portal = MessageReader.executePortal(frame);
+        }
+        if (decided instanceof Verdict.Allowed allowed) {
+            statement.plan = allowed.mask();
+        }
+        ByteBuf describe = null;
+        if (!hold.simpleQuery() && statement.plan.inspects() && statement.plan.statement(0).needsRows()) {
+            inFlight.add(new InjectedDescribe(statement));
+            describe = FrontendMessages.describe(alloc, 'P', MessageReader.executePortal(frame));
+        }
+        inFlight.add(statement);
+        start(statement);
+        if (hold.simpleQuery()) {
+            ByteBuf forward = decided instanceof Verdict.Refused r ? substitute(frame, alloc, "", r, false) : frame;
+            syncPointsSent++;
+            return forward;
+        }
+        if (decided instanceof Verdict.Refused r) {
+            frame.release();
+            return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(r)));
+        }
+        return describe == null ? frame : alloc.compositeBuffer(2).addComponents(true, describe, frame);
+    }
+
     StatementTracker(StatementGate gate, Outcomes outcomes) {
         this(gate, outcomes, null, UnaryOperator.identity());
     }
@@ -199,7 +251,7 @@ final class StatementTracker {
         if (recorder != null) {
             boolean refused = statement.verdict instanceof Verdict.Refused;
             recorder.statement(recordedText.apply(statement.text), refused ? AuditEvent.Decision.DENY : AuditEvent.Decision.ALLOW,
-                    refused ? ((Verdict.Refused) statement.verdict).reason() : null, statement.portal);
+                    refused ? ((Verdict.Refused) statement.verdict).reason() : statement.approval, statement.portal);
         }
         var durable = outcomes.started(statement);
         if (durable != null && (!durable.isDone() || durable.isCompletedExceptionally())) {
@@ -222,6 +274,10 @@ final class StatementTracker {
         } catch (InvalidTextException e) {
             sql = NOT_UTF8_TEXT;
             verdict = NOT_UTF8;
+        }
+        if (verdict instanceof Verdict.Held held) {
+            pendingHold = new Hold(sql, held, true);
+            return frame;
         }
         TrackedStatement statement = new TrackedStatement(sql, verdict, true);
         if (verdict instanceof Verdict.Allowed allowed) {
@@ -364,11 +420,15 @@ final class StatementTracker {
             });
             bound = current;
         }
+        long latestBind = boundNow;
+        boolean boundInThisBatch = boundNow >= 0;
         // Every version the portal may run must pass; a refused one never reached the upstream.
         Prepared portal = null;
         Prepared refusedVersion = null;
         Verdict.Refused again = null;
         ResultMask.Plan plan = ResultMask.Plan.NONE;
+        Verdict.Held held = null;
+        String heldText = null;
         for (Prepared version : bound.keySet()) {
             if (version.verdict() instanceof Verdict.Refused) {
                 refusedVersion = version;
@@ -380,6 +440,10 @@ final class StatementTracker {
                 again = r;
                 portal = version;
                 break;
+            }
+            if (v instanceof Verdict.Held h && held == null && (!boundInThisBatch || bound.get(version) == latestBind)) {
+                held = h;
+                heldText = version.sqlLevel() ? "<statement " + version.name() + " prepared at SQL level>" : version.text();
             }
             if (!version.sqlLevel()) {
                 portal = version;
@@ -399,6 +463,10 @@ final class StatementTracker {
             start(statement);
             frame.release();
             return FrontendMessages.execute(alloc, expectRefusal(syncPointsSent, ClientError.statementRefused(again)));
+        }
+        if (held != null) {
+            pendingHold = new Hold(heldText, held, false);
+            return frame;
         }
         // An unknown portal gets its error from the upstream; the audit still sees the attempt.
         TrackedStatement statement = portal != null ? new TrackedStatement(portal.text(), portal.verdict(), false)
@@ -433,6 +501,7 @@ final class StatementTracker {
         }
         return switch (type) {
             case BackendMessages.ROW_DESCRIPTION, BackendMessages.NO_DATA, BackendMessages.NOTICE_RESPONSE -> true;
+            case BackendMessages.NOTIFICATION_RESPONSE -> gate.detectsContent();
             case BackendMessages.DATA_ROW -> {
                 TrackedStatement head = headStatement();
                 yield head != null && head.layout != null;
@@ -540,6 +609,13 @@ final class StatementTracker {
             }
             case BackendMessages.NOTICE_RESPONSE -> {
                 return maskedServerMessage(type, message, alloc);
+            }
+            case BackendMessages.NOTIFICATION_RESPONSE -> {
+                // Another session's NOTIFY may carry anything: the content detectors read its payload.
+                MessageReader.Notification n = MessageReader.notification(message);
+                String payload = gate.maskContent(n.payload());
+                return payload.equals(n.payload()) ? null
+                        : BackendMessages.notificationResponse(alloc, n.processId(), n.channel(), payload);
             }
             case BackendMessages.ERROR_RESPONSE -> {
                 return error(message, alloc);

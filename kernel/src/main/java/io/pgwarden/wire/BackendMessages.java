@@ -17,6 +17,7 @@ public final class BackendMessages {
     public static final byte ROW_DESCRIPTION = 'T';
     public static final byte DATA_ROW = 'D';
     public static final byte NO_DATA = 'n';
+    public static final byte NOTIFICATION_RESPONSE = 'A';
     public static final byte EMPTY_QUERY_RESPONSE = 'I';
     public static final byte PORTAL_SUSPENDED = 's';
     public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';
@@ -84,6 +85,15 @@ public final class BackendMessages {
             field(buf, 'H', hint);
         }
         buf.writeByte(0);
+        return patchLength(buf);
+    }
+
+    /** A NotificationResponse (LISTEN/NOTIFY). */
+    public static ByteBuf notificationResponse(ByteBufAllocator alloc, int processId, String channel, String payload) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(NOTIFICATION_RESPONSE).writeInt(0).writeInt(processId);
+        writeCString(buf, channel);
+        writeCString(buf, payload);
         return patchLength(buf);
     }
 

@@ -223,6 +223,19 @@ public final class MessageReader {
         return ranges;
     }
 
+    /** A NotificationResponse's fields. */
+    public record Notification(int processId, String channel, String payload) {
+    }
+
+    public static Notification notification(ByteBuf frame) {
+        ByteBuf body = body(frame);
+        if (body.readableBytes() < 4) {
+            throw new ProtocolViolationException("NotificationResponse too short");
+        }
+        int pid = body.readInt();
+        return new Notification(pid, cString(body), cString(body));
+    }
+
     /** A text-format DataRow's values as strings (null for NULL). */
     public static List<String> dataRowTexts(ByteBuf frame) {
         int[] ranges = dataRowValues(frame);

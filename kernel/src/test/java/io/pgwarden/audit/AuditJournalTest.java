@@ -62,7 +62,7 @@ class AuditJournalTest {
             for (ChainRecord r : records) {
                 byte[] canonical = r.canonical();
                 hash = ChainRecord.hash(hash, canonical);
-                journal.append(List.of(canonical), List.of(hash));
+                journal.append(List.of(canonical), List.of(hash), true);
             }
             writtenEnd = journal.current().channel().position();
             return journal.current().path();

@@ -65,7 +65,7 @@ class CommandLineTest {
     void theReferenceConfigurationIsValidButRefusedForWhatThisVersionCannotEnforce() {
         Outcome o = pgwarden("check-config", "--config", "../config/reference.yaml");
         assertThat(o.exitCode()).isEqualTo(1);
-        assertThat(o.err()).contains("asks for what this version cannot enforce").contains("approve: approvals are not available");
+        assertThat(o.err()).contains("asks for what this version cannot enforce").contains("recording.enabled: session recording is not available");
     }
 
     @Test

@@ -25,6 +25,9 @@ import org.junit.jupiter.api.Test;
 class DemoCommandTest {
     private static final Pattern PSQL_LINE = Pattern.compile("psql \"(host=127\\.0\\.0\\.1 port=\\d+ dbname=app user=demo-agent password=\\S+ sslmode=require)\"");
     private static final Pattern CONFIG_LINE = Pattern.compile("config:\\s+(\\S+)");
+    private static final Pattern PG_LINE = Pattern.compile("PostgreSQL:\\s+127\\.0\\.0\\.1:(\\d+)");
+    /** The data folder of the demo's own server, once known: the only one the test may stop. */
+    private static String demoServer;
 
     @Test
     void thePrintedPsqlLineWorksAndSigtermRemovesEverything() throws Exception {
@@ -39,6 +42,7 @@ class DemoCommandTest {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8))) {
             String connection = null;
             Path configFile = null;
+            String pgPort = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (connection == null && System.nanoTime() < deadline) {
                 String line = out.readLine();
@@ -49,6 +53,10 @@ class DemoCommandTest {
                 Matcher config = CONFIG_LINE.matcher(line);
                 if (config.find()) {
                     configFile = Path.of(config.group(1));
+                }
+                Matcher port = PG_LINE.matcher(line);
+                if (port.find()) {
+                    pgPort = port.group(1);
                 }
                 Matcher m = PSQL_LINE.matcher(line);
                 if (m.find()) {
@@ -64,10 +72,14 @@ class DemoCommandTest {
             assertThat(query.exitCode()).as(query.output()).isZero();
             assertThat(query.output().strip()).isEqualTo("200");
 
+            // Other builds on the machine may start servers meanwhile: the demo's is the one on its port.
             java.util.Set<String> demoServers = serverDataDirs();
             demoServers.removeAll(serversBefore);
-            assertThat(demoServers).as("the demo started one PostgreSQL").hasSize(1);
+            String demoPort = pgPort;
+            demoServers.removeIf(dir -> !demoPort.equals(postmasterPort(dir)));
+            assertThat(demoServers).as("the demo started one PostgreSQL, on port %s", demoPort).hasSize(1);
             String pgDataHint = demoServers.iterator().next();
+            demoServer = pgDataHint;
             demo.destroy(); // SIGTERM
             assertThat(demo.waitFor(60, TimeUnit.SECONDS)).as("the demo exits after SIGTERM").isTrue();
             assertThat(Files.exists(demoDir)).as("demo folder %s removed", demoDir).isFalse();
@@ -77,8 +89,10 @@ class DemoCommandTest {
         } finally {
             demo.destroyForcibly();
             // Whatever failed above, leave no server behind for the rest of the build.
+            // Only the demo's own server: never one of another test or build running meanwhile.
             java.util.Set<String> leftovers = serverDataDirs();
             leftovers.removeAll(serversBefore);
+            leftovers.removeIf(dir -> demoServer == null || !dir.equals(demoServer));
             for (String dir : leftovers) {
                 List<String> stop = new ArrayList<>();
                 if ("root".equals(System.getProperty("user.name"))) {
@@ -88,6 +102,16 @@ class DemoCommandTest {
                         "-D", dir + "/data", "-m", "immediate", "stop"));
                 ExternalCommand.run(stop, Map.of(), null, 60);
             }
+        }
+    }
+
+    /** The data folder's server port (line 4 of postmaster.pid), or null. */
+    private static String postmasterPort(String dir) {
+        try {
+            List<String> lines = Files.readAllLines(Path.of(dir, "data", "postmaster.pid"));
+            return lines.size() > 3 ? lines.get(3).strip() : null;
+        } catch (java.io.IOException e) {
+            return null;
         }
     }
 

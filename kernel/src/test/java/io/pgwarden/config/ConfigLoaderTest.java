@@ -328,6 +328,43 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void approvalRulesNeedAConditionKnownApproversAndPositiveDurations() {
+        String yaml = "approvers: [ { type: web } ]\n" + VALID + """
+                    approve:
+                      - { when: {}, approvers: [web] }
+                      - { when: { commands: [DELEET], estimated_rows_over: -1 }, approvers: [slack], timeout: 0s, mode: ticket }
+                      - { when: { functions: ["bad name"] }, approvers: [web] }
+                """;
+        assertThat(failure(yaml).problems())
+                .anyMatch(p -> p.contains("policies[0].approve[0].when: give at least one condition"))
+                .anyMatch(p -> p.contains("policies[0].approve[1].when.commands[0]: unknown command \"DELEET\""))
+                .anyMatch(p -> p.contains("policies[0].approve[1].when.estimated_rows_over: must not be negative"))
+                .anyMatch(p -> p.contains("policies[0].approve[1].approvers[0]: no approver is configured with the type or name \"slack\""))
+                .anyMatch(p -> p.contains("policies[0].approve[1].timeout: must be longer than zero"))
+                .anyMatch(p -> p.contains("policies[0].approve[2].when.functions[0]: \"bad name\" is not a pattern"));
+        assertThat(failure(VALID + """
+                    approve: [ { when: { ddl: true }, approvers: [web], mode: later } ]
+                """).getMessage()).contains("mode").contains("hold").contains("ticket");
+        assertThat(failure("admin: { public_url: \"pgwarden.example.com\" }\n" + VALID).problems())
+                .anyMatch(p -> p.contains("admin.public_url: must be an absolute http(s) URL"));
+        assertThat(failure("admin: { oidc: { issuer: \"http://idp.example.com\" } }\n" + VALID).problems())
+                .anyMatch(p -> p.contains("admin.oidc.issuer: must be the identity provider's https URL"))
+                .anyMatch(p -> p.contains("admin.oidc.client_id: is required"))
+                .anyMatch(p -> p.contains("admin.oidc: name the groups or names"));
+    }
+
+    @Test
+    void approvalRulesAreEnforcedNotRefusedAtStartUp() throws Exception {
+        LoadedConfig c = parse("approvers: [ { type: web } ]\n" + VALID + """
+                    approve: [ { when: { commands: [DELETE], without_where: true }, approvers: [web] } ]
+                """);
+        assertThat(UnenforcedSettings.find(c.config())).isEmpty();
+        var rule = c.config().policies().getFirst().approve().getFirst();
+        assertThat(rule.timeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(rule.mode()).isEqualTo(GatewayConfig.ApprovalMode.HOLD);
+    }
+
+    @Test
     void everyExampleConfigurationInTheRepositoryLoads() throws IOException {
         Path examples = Path.of("../config");
         if (!Files.isDirectory(examples)) {

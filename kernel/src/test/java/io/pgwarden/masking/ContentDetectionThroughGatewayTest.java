@@ -92,6 +92,26 @@ class ContentDetectionThroughGatewayTest {
     }
 
     @Test
+    void notificationPayloadsFromOtherSessionsAreChecked() throws Exception {
+        try (Connection listener = gateway.connect();
+             Connection sender = java.sql.DriverManager.getConnection(pg.jdbcUrl(TestPostgres.DATABASE), pg.superuser(), pg.password())) {
+            try (Statement s = listener.createStatement()) {
+                s.execute("LISTEN cd_channel");
+            }
+            try (Statement s = sender.createStatement()) {
+                s.execute("NOTIFY cd_channel, 'reach carol.private@example.net now'");
+            }
+            org.postgresql.PGNotification[] received = null;
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while ((received == null || received.length == 0) && System.nanoTime() < deadline) {
+                received = listener.unwrap(org.postgresql.PGConnection.class).getNotifications(500);
+            }
+            assertThat(received).hasSize(1);
+            assertThat(received[0].getParameter()).isEqualTo("reach [redacted] now");
+        }
+    }
+
+    @Test
     void errorMessagesAreCheckedToo() throws Exception {
         try (Connection c = gateway.connect(); Statement s = c.createStatement()) {
             try {

@@ -89,6 +89,25 @@ class MaskingPlannerTest {
         assertThat(decide("COPY mk.customers TO STDOUT").refusal()).isNotNull();
         assertThat(decide("SELECT pg_notify('c', email) FROM mk.customers").refusal()).isNotNull();
         assertThat(decide("DO $$ BEGIN END $$").refusal()).isNotNull();
+        assertThat(decide("CREATE VIEW v AS SELECT email FROM mk.customers").refusal()).isNotNull();
+        assertThat(decide("ALTER TABLE mk.customers ADD COLUMN e2 text GENERATED ALWAYS AS (email) STORED").refusal()).isNotNull();
+        assertThat(decide("ALTER TABLE mk.customers RENAME COLUMN email TO e2").refusal()).isNotNull();
+        assertThat(decide("CREATE FUNCTION f() RETURNS text LANGUAGE sql AS 'SELECT email FROM mk.customers'").refusal()).isNotNull();
+        assertThat(decide("CREATE TEMP TABLE t AS SELECT id FROM mk.orders").refusal()).isNull();
+    }
+
+    @Test
+    void predicatesOnMaskedColumnsAreRefusedOnlyWhenThePolicySaysSo() throws Exception {
+        assertThat(decide("SELECT id FROM mk.customers WHERE ssn LIKE '1%'").refusal()).isNull();
+        GatewayConfig.Policy strict = new GatewayConfig.Policy("p", null, "u", null, null, List.of(
+                new GatewayConfig.MaskRule("mk.customers.ssn", null, "redact")), "deny", null, null);
+        MaskingPlanner p = new MaskingPlanner(MaskRules.compile(strict, MaskerRegistry.builtIns()),
+                r -> r.schema() != null ? List.of(r.schema()) : List.of("mk"));
+        p.catalog(CATALOG);
+        assertThat(p.decide(analyzer.analyze("SELECT id FROM mk.customers WHERE ssn LIKE '1%'")).refusal()).isNotNull();
+        assertThat(p.decide(analyzer.analyze("SELECT id FROM mk.customers ORDER BY ssn")).refusal()).isNotNull();
+        assertThat(p.decide(analyzer.analyze("SELECT c.id FROM mk.customers c JOIN mk.orders o ON o.x = c.ssn")).refusal()).isNotNull();
+        assertThat(p.decide(analyzer.analyze("SELECT id FROM mk.customers WHERE id = 1")).refusal()).isNull();
     }
 
     @Test

@@ -219,7 +219,10 @@ class MaskingThroughGatewayTest {
                 "PREPARE p1 AS SELECT email, upper(ssn) FROM mk.customers; EXECUTE p1; DEALLOCATE p1",
                 "BEGIN; DECLARE cur CURSOR FOR SELECT * FROM mk.customers; FETCH ALL FROM cur; CLOSE cur; COMMIT",
                 "BEGIN; DECLARE cur2 CURSOR FOR SELECT lower(email) FROM mk.customers; FETCH 1 FROM cur2; COMMIT",
-                "SET search_path = mk, public; SELECT email FROM customers; RESET search_path");
+                "SET search_path = mk, public; SELECT email FROM customers; RESET search_path",
+                "CREATE VIEW mk.v_leak AS SELECT email FROM mk.customers",
+                "ALTER TABLE mk.customers ADD COLUMN e2 text GENERATED ALWAYS AS (email) STORED",
+                "CREATE FUNCTION mk.f_leak() RETURNS text LANGUAGE sql AS 'SELECT email FROM mk.customers LIMIT 1'");
     }
 
     static Stream<Arguments> bypassesByClient() {

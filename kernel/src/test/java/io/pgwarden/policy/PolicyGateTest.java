@@ -26,7 +26,7 @@ class PolicyGateTest {
                 policies:
                 """ + policyYaml.indent(2);
         Policy policy = ConfigLoader.parse(yaml, "test.yaml", Path.of(".")).config().policies().getFirst();
-        return new PolicyGate(new CompiledPolicy(policy), analyzer, new SearchPathTracker(searchPath, "gw"));
+        return new PolicyGate(new CompiledPolicy(policy), new ApprovalRules(0, policy.approve()), analyzer, new SearchPathTracker(searchPath, "gw"));
     }
 
     private static final String READER = """
@@ -193,5 +193,56 @@ class PolicyGateTest {
         assertThat(refused(g.query("SET client_encoding = 'SJIS'")).sqlState()).isEqualTo("0A000");
         assertThat(refused(g.query("SET NAMES 'BIG5'")).sqlState()).isEqualTo("0A000");
         assertThat(g.query("SET client_encoding = 'UTF8'")).isInstanceOf(Verdict.Allowed.class);
+    }
+
+    private static final String APPROVING = """
+            - name: approving
+              match: { groups: [g] }
+              upstream: app
+              approve:
+                - { when: { commands: [DELETE, UPDATE], without_where: true }, approvers: [web] }
+                - { when: { relations: [hr.salaries] }, approvers: [web], timeout: 1h }
+                - { when: { functions: [md5] }, approvers: [web] }
+                - { when: { ddl: true }, approvers: [web], mode: ticket }
+                - { when: { commands: [UPDATE], estimated_rows_over: 1000 }, approvers: [web] }
+            """;
+
+    private static List<String> heldBy(Verdict v) {
+        return v instanceof Verdict.Held h ? h.rules().stream().map(ApprovalMatch::rule).toList() : List.of();
+    }
+
+    @Test
+    void approvalRulesHoldWhatTheyNameAndNothingElse() throws Exception {
+        PolicyGate g = gate(APPROVING.replace("approvers: [web]", "approvers: [web]"), List.of("public", "hr"));
+        assertThat(heldBy(g.query("DELETE FROM t"))).containsExactly("policies[0].approve[0]");
+        assertThat(heldBy(g.query("DELETE FROM t WHERE id = 1"))).isEmpty();
+        assertThat(heldBy(g.query("WITH d AS (UPDATE t SET x = 1 RETURNING *) SELECT * FROM d")))
+                .containsExactly("policies[0].approve[0]", "policies[0].approve[4]");
+        Verdict.Held h = (Verdict.Held) g.query("UPDATE t SET x = 1");
+        assertThat(h.rules().get(0).why()).isEqualTo("UPDATE without WHERE on t");
+        assertThat(h.rules().get(1).needsEstimate()).isTrue();
+        assertThat(h.rules().get(1).toEstimate()).containsExactly("UPDATE t SET x = 1");
+        // Unqualified names are held when they may resolve to the named table.
+        assertThat(heldBy(g.query("SELECT * FROM salaries"))).containsExactly("policies[0].approve[1]");
+        assertThat(heldBy(g.query("SELECT * FROM public.salaries"))).isEmpty();
+        assertThat(heldBy(g.query("SELECT md5('x')"))).containsExactly("policies[0].approve[2]");
+        assertThat(heldBy(g.query("DROP TABLE t"))).containsExactly("policies[0].approve[3]");
+        // A multi-statement string is held whole when any of its statements is.
+        assertThat(heldBy(g.query("SELECT 1; DELETE FROM t"))).containsExactly("policies[0].approve[0]");
+    }
+
+    @Test
+    void preparingRunsNothingButExecutingWhatWasPreparedIsHeld() throws Exception {
+        PolicyGate g = gate(APPROVING, List.of("public"));
+        assertThat(g.query("PREPARE wipe AS DELETE FROM t")).isInstanceOf(Verdict.Allowed.class);
+        assertThat(heldBy(g.query("EXECUTE wipe"))).containsExactly("policies[0].approve[0]");
+        assertThat(heldBy(g.executePrepared("wipe"))).containsExactly("policies[0].approve[0]");
+        assertThat(heldBy(g.parse("s1", "DELETE FROM t"))).containsExactly("policies[0].approve[0]");
+    }
+
+    @Test
+    void aRefusalWinsOverAHold() throws Exception {
+        PolicyGate g = gate(APPROVING + "  deny: { commands: [DELETE] }\n", List.of("public"));
+        assertThat(refused(g.query("DELETE FROM t")).message()).contains("DELETE on t is denied");
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgwarden.admin.AdminCredential;
 import io.pgwarden.cli.CommandLineForTests;
 import io.pgwarden.devdb.LocalPostgres;
+import io.pgwarden.testing.ApprovalFixture;
 import io.pgwarden.testing.TestGateway;
 import io.pgwarden.testing.TestPostgres;
 import java.io.StringReader;
@@ -60,10 +61,15 @@ class RecordingThroughGatewayTest {
                 INSERT INTO rec.customers VALUES (1, 'Carol', '%s', '%s'), (2, 'Dave', 'dave.private@example.org', '555-98-7654'),
                   (3, 'Erin', 'erin.private@example.net', '555-11-2222');
                 CREATE TABLE rec.notes (t text);
+                CREATE TABLE rec.scratch (id int);
+                INSERT INTO rec.scratch VALUES (1), (2);
                 """.formatted(EMAIL, SSN));
         credentialFile = dir.resolve("data/admin-credential.json");
         String yaml = "admin: { port: 0, credential_file: \"" + credentialFile + "\" }\n"
-                + TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
+                + TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("recording-test-keys", ""),
+                ApprovalFixture.heldPolicy("""
+                      - { when: { commands: [DELETE], without_where: true }, approvers: [web], timeout: 10m }
+                """)).replace("policies:\n", "approvers:\n  - { type: web }\npolicies:\n").replace("""
                     allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
                 """, """
                     allow: { commands: [ALL] }
@@ -120,7 +126,7 @@ class RecordingThroughGatewayTest {
             assertThat(copy.copyOut("COPY rec.notes TO STDOUT", copied)).isEqualTo(3);
         }
 
-        JsonNode listed = awaitEnded(id);
+        JsonNode listed = awaitEnded(id, TestGateway.AGENT);
         assertThat(listed.path("identity").asText()).isEqualTo(TestGateway.AGENT);
         assertThat(listed.path("live").asBoolean()).isFalse();
         assertThat(listed.path("started").asText()).isNotEmpty();
@@ -181,6 +187,40 @@ class RecordingThroughGatewayTest {
                 assertThat(seen).doesNotContain(secret);
             }
         }
+    }
+
+    @Test
+    void aHeldStatementIsRecordedWithItsHoldItsApprovalAndItsResult() throws Exception {
+        String id;
+        try (Connection c = ApprovalFixture.deleter(gateway); Statement s = c.createStatement()) {
+            s.execute("SELECT 1");
+            id = gateway.gateway().sessions().byIdentity(ApprovalFixture.DELETER).getFirst().id();
+            var deleted = ApprovalFixture.inBackground(() -> s.executeUpdate("DELETE FROM rec.scratch"));
+            var request = awaitPendingRequest("DELETE FROM rec.scratch");
+            gateway.gateway().approvals().decide(request.id(), true, "alice", "web", "cleanup ticket 7");
+            assertThat(deleted.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(2);
+        }
+        awaitEnded(id, ApprovalFixture.DELETER);
+        CommandLineForTests.Result replay = CommandLineForTests.run("replay", id, "--config", configFile.toString(), "--no-wait");
+        assertThat(replay.exitCode()).as(replay.err()).isZero();
+        String request = replay.out().replaceFirst("(?s).*held for approval: request (\\S+).*", "$1");
+        assertThat(replay.out())
+                .contains("=> DELETE FROM rec.scratch\n-- held for approval: request " + request + "\n")
+                .contains("NOTICE:  statement held for approval: request " + request)
+                .contains("=> DELETE FROM rec.scratch\n-- approval request " + request + " approved by alice via web: cleanup ticket 7\nDELETE 2");
+    }
+
+    private static io.pgwarden.approval.ApprovalRecord awaitPendingRequest(String statement) throws InterruptedException {
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        while (Instant.now().isBefore(deadline)) {
+            var pending = gateway.gateway().approvals().list(false).stream()
+                    .filter(a -> a.request().statement().equals(statement)).toList();
+            if (!pending.isEmpty()) {
+                return pending.getFirst();
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no approval request for " + statement);
     }
 
     @Test
@@ -260,11 +300,11 @@ class RecordingThroughGatewayTest {
     }
 
     /** The session's row in `sessions list`, once its end is recorded (the client's close reaches the gateway a moment later). */
-    private static JsonNode awaitEnded(String id) throws Exception {
+    private static JsonNode awaitEnded(String id, String identity) throws Exception {
         Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
         while (true) {
             CommandLineForTests.Result list = CommandLineForTests.run("sessions", "list", "--config", configFile.toString(),
-                    "--identity", TestGateway.AGENT, "--json");
+                    "--identity", identity, "--json");
             assertThat(list.exitCode()).as(list.err()).isZero();
             for (String line : list.out().lines().toList()) {
                 JsonNode row = JSON.readTree(line);

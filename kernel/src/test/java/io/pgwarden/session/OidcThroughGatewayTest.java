@@ -51,8 +51,8 @@ class OidcThroughGatewayTest {
         log.start();
         pgwardenLogger.addAppender(log);
         String authenticators = """
-                  - { type: oidc, name: corp, issuer: "%s", audience: %s }
-                  - { type: oidc, name: ci, issuer: "%s", audience: [other, %s], groups_claim: scope }
+                  - { type: oidc, name: corp, issuer: "%s", audience: %s, http_timeout: 30s }
+                  - { type: oidc, name: ci, issuer: "%s", audience: [other, %s], groups_claim: scope, http_timeout: 30s }
                 """.formatted(idp.issuerUrl("corp"), AUDIENCE, idp.issuerUrl("ci"), AUDIENCE);
         String policies = """
                   - name: batch-jobs

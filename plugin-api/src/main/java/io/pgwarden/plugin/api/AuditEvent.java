@@ -36,7 +36,7 @@ import java.util.Objects;
  * @param command       the statement's command class (SELECT, INSERT, DDL, …); may be null
  * @param relations     relations the statement reads or writes, as {@code schema.table}
  * @param decision      what the gateway decided: {@value Decision#ALLOW}, {@value Decision#DENY},
- *                      or values of later versions (hold, approval); statements only
+ *                      {@value Decision#HOLD}, approval decisions, or values of later versions; statements only
  * @param reason        why the gateway decided so; for {@link Kind#SESSION_END}, why the session ended
  * @param outcome       what became of a statement; null for session events
  * @param rows          rows returned or affected, when known
@@ -94,6 +94,13 @@ public record AuditEvent(
     public static final class Decision {
         public static final String ALLOW = "ALLOW";
         public static final String DENY = "DENY";
+        /** The statement was held for approval; its outcome says how the hold ended (OK: approved). */
+        public static final String HOLD = "HOLD";
+        /** Approval decisions, recorded when they are made ({@code reason} names the request and who decided). */
+        public static final String APPROVED = "APPROVED";
+        public static final String DENIED = "DENIED";
+        public static final String TIMED_OUT = "TIMED_OUT";
+        public static final String WITHDRAWN = "WITHDRAWN";
 
         private Decision() {
         }

@@ -53,7 +53,6 @@ final class OidcAuthenticator implements Authenticator {
     static final int DISCOVERY_RETRY_SECONDS = 10;
     /** A JWKS larger than this is not a key set; nimbus stops reading there. */
     private static final int JWKS_SIZE_LIMIT = 256 * 1024;
-    private static final int HTTP_TIMEOUT_MILLIS = 3_000;
     /**
      * An unknown kid refreshes the JWKS, at most twice per this interval (nimbus's rate limit):
      * a flood of tokens with made-up key ids must not turn the gateway into a load on the IdP.
@@ -74,7 +73,7 @@ final class OidcAuthenticator implements Authenticator {
     OidcAuthenticator(OidcSettings settings, Clock clock) {
         this.settings = settings;
         this.clock = clock;
-        this.discovery = new Discovery(HTTP_TIMEOUT_MILLIS);
+        this.discovery = new Discovery((int) settings.httpTimeout().toMillis());
     }
 
     @Override
@@ -265,8 +264,9 @@ final class OidcAuthenticator implements Authenticator {
         try {
             long ttl = settings.jwksCacheTtl().toMillis();
             keys = JWKSourceBuilder.<SecurityContext>create(jwksUri.toURL(),
-                            new DefaultResourceRetriever(HTTP_TIMEOUT_MILLIS, HTTP_TIMEOUT_MILLIS, JWKS_SIZE_LIMIT))
-                    .cache(ttl, HTTP_TIMEOUT_MILLIS + 2_000L)
+                            new DefaultResourceRetriever((int) settings.httpTimeout().toMillis(),
+                                    (int) settings.httpTimeout().toMillis(), JWKS_SIZE_LIMIT))
+                    .cache(ttl, settings.httpTimeout().toMillis() + 2_000L)
                     .refreshAheadCache(true)
                     .rateLimited(JWKS_REFRESH_MIN_INTERVAL_MILLIS)
                     .retrying(true)

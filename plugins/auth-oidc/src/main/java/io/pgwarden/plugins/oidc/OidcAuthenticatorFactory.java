@@ -53,8 +53,10 @@ public final class OidcAuthenticatorFactory implements AuthenticatorFactory {
     private static final Duration SHORTEST_JWKS_CACHE_TTL = Duration.ofMinutes(1);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KiB|MiB)?");
+    /** Long enough for a provider across a WAN, short enough that a dead one does not hold logins up. */
+    static final Duration DEFAULT_HTTP_TIMEOUT = Duration.ofSeconds(3);
     private static final Set<String> KEYS = Set.of("type", "name", "issuer", "audience", "name_claim", "groups_claim",
-            "jwks_uri", "allowed_algorithms", "clock_skew", "required_claims", "max_token_size", "jwks_cache_ttl");
+            "jwks_uri", "allowed_algorithms", "clock_skew", "required_claims", "max_token_size", "jwks_cache_ttl", "http_timeout");
 
     @Override
     public String type() {
@@ -96,9 +98,13 @@ public final class OidcAuthenticatorFactory implements AuthenticatorFactory {
         if (ttl.compareTo(SHORTEST_JWKS_CACHE_TTL) < 0) {
             throw new PluginConfigException(config.path() + ".jwks_cache_ttl", "must be at least 1m");
         }
+        Duration httpTimeout = duration(config, "http_timeout", DEFAULT_HTTP_TIMEOUT);
+        if (httpTimeout.compareTo(Duration.ofMillis(100)) < 0 || httpTimeout.compareTo(Duration.ofSeconds(60)) > 0) {
+            throw new PluginConfigException(config.path() + ".http_timeout", "must be between 100ms and 60s");
+        }
         config.optionalString("name");
         return new OidcSettings(issuer, Set.copyOf(audiences), nameClaim, groupsClaim, jwksUri, Set.copyOf(algorithms),
-                clockSkew, Set.copyOf(required), maxTokenSize, ttl);
+                clockSkew, Set.copyOf(required), maxTokenSize, ttl, httpTimeout);
     }
 
     private static URI httpUrl(PluginConfig config, String key, String value) throws PluginConfigException {

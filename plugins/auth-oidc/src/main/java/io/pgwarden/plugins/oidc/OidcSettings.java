@@ -22,10 +22,11 @@ import java.util.Set;
  * @param requiredClaims    claims that must be present
  * @param maxTokenSize      longest token accepted, in bytes
  * @param jwksCacheTtl      how long fetched keys are used before they are fetched again
+ * @param httpTimeout       connect and read timeout of discovery and JWKS requests
  */
 record OidcSettings(String issuer, Set<String> audiences, String nameClaim, String groupsClaim,
                     Optional<URI> jwksUri, Set<JWSAlgorithm> algorithms, Duration clockSkew,
-                    Set<String> requiredClaims, int maxTokenSize, Duration jwksCacheTtl) {
+                    Set<String> requiredClaims, int maxTokenSize, Duration jwksCacheTtl, Duration httpTimeout) {
 
     /** OpenID Connect Discovery 1.0 §4: the document sits under the issuer's path. */
     URI discoveryUri() {

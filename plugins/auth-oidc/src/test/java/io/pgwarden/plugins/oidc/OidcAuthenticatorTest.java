@@ -52,7 +52,9 @@ class OidcAuthenticatorTest {
     }
 
     private static Map<String, Object> config(Map<String, Object> extra) {
-        Map<String, Object> c = new HashMap<>(Map.of("type", "oidc", "issuer", issuer("agents"), "audience", AUDIENCE));
+        Map<String, Object> c = new HashMap<>(Map.of("type", "oidc", "issuer", issuer("agents"), "audience", AUDIENCE,
+                // The in-process provider's first answer can take seconds on a loaded CI machine.
+                "http_timeout", "30s"));
         c.putAll(extra);
         return c;
     }
