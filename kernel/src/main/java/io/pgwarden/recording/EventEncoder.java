@@ -15,35 +15,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns one session's captured events into the JSON objects its recording keeps (the format
- * is in docs/recording.md), on the writer thread: the bytes the client was sent are decoded
- * here, never on the event loop. Keeps what decoding needs across events: the current
- * result's columns (for their types and formats) and how many of its rows were kept.
+ * Turns one session's events, read back from its frames, into the JSON objects a replay shows
+ * (the format is in docs/recording.md): the bytes the client was sent are decoded here, when
+ * a recording is read, never on the data path. Keeps what decoding needs across events: the
+ * current result's columns (for their types and formats) and how many of its rows were kept.
  */
 final class EventEncoder {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private final SessionFacts facts;
     private long next;
     private List<MessageReader.Field> columns = List.of();
     private long rowsKept;
     private boolean inResult;
-    private long statements;
-
-    /** @param next the number of the next event; @param statements statements recorded before it (a recording continued) */
-    EventEncoder(SessionFacts facts, long next, long statements) {
-        this.facts = facts;
-        this.next = next;
-        this.statements = statements;
-    }
-
-    long nextEvent() {
-        return next;
-    }
-
-    long statements() {
-        return statements;
-    }
 
     ObjectNode encode(CapturedEvent e) {
         ObjectNode o = JSON.createObjectNode();
@@ -51,7 +34,7 @@ final class EventEncoder {
         o.put("t", e.micros());
         try {
             describe(e, o);
-        } catch (ProtocolViolationException | IndexOutOfBoundsException bad) {
+        } catch (ProtocolViolationException | IndexOutOfBoundsException | IllegalArgumentException bad) {
             // Never from PostgreSQL through the gateway's relay; kept as what it was.
             o.put("type", "undecodable");
             o.put("message_type", String.valueOf((char) e.kind()));
@@ -65,19 +48,13 @@ final class EventEncoder {
         switch (e.kind()) {
             case SessionRecorder.START -> {
                 o.put("type", "session_start");
-                o.put("session", facts.id());
-                o.put("identity", facts.identity());
-                o.put("issuer", facts.issuer());
-                ArrayNode groups = o.putArray("groups");
-                facts.groups().forEach(groups::add);
-                o.put("client", facts.clientAddress());
-                o.put("database", facts.database());
-                o.put("upstream", facts.upstream());
-                o.put("policy", facts.policy());
-                o.put("started", facts.started().toString());
+                try {
+                    o.setAll((ObjectNode) JSON.readTree(e.text()));
+                } catch (java.io.IOException | ClassCastException bad) {
+                    throw new IllegalArgumentException("a session start that does not decode", bad);
+                }
             }
             case SessionRecorder.STATEMENT -> {
-                statements++;
                 o.put("type", "statement");
                 o.put("protocol", e.count() == 1 ? "extended" : "simple");
                 o.put("text", e.text());

@@ -91,7 +91,24 @@ public final class Recorder implements AutoCloseable {
     private long lastFlushNanos = System.nanoTime();
     private long uncompressed;
 
-    private record Batch(SessionFacts session, List<CapturedEvent> events, int weight) {
+    /**
+     * A session's events as the event loop handed them over.
+     *
+     * @param events     frames in {@code frames}
+     * @param statements statement events among them
+     * @param dropped    the events a gap frame among them tells of (0: none)
+     * @param endReason  the session ended (its end frame is the last), or null
+     * @param endMicros  when it ended, since it started
+     */
+    record Batch(SessionFacts session, EventFrames frames, int events, int statements, long dropped, String endReason,
+                 long endMicros) {
+        int weight() {
+            return 64 + frames.size();
+        }
+    }
+
+    /** A batch and the buffer it holds. */
+    private record Queued(Batch batch, int permits) {
     }
 
     private record Barrier(CompletableFuture<Void> done) {
@@ -100,21 +117,21 @@ public final class Recorder implements AutoCloseable {
     /** What the writer keeps per session between chunks. */
     private static final class Writing {
         final SessionFacts facts;
-        final EventEncoder encoder;
+        /** Frames not yet stored. */
         final ByteArrayOutputStream lines = new ByteArrayOutputStream(8192);
         int pendingEvents;
         long firstPending;
         int pendingWeight;
+        long events;
+        long statements;
         int nextChunk;
         byte[] head = HashChain.GENESIS;
-        boolean stored;
         Instant endedAt;
         String endReason;
         long dropped;
 
-        Writing(SessionFacts facts, EventEncoder encoder) {
+        Writing(SessionFacts facts) {
             this.facts = facts;
-            this.encoder = encoder;
         }
     }
 
@@ -162,8 +179,8 @@ public final class Recorder implements AutoCloseable {
     // ---------------------------------------------------------------- event loops
 
     /** Queues a session's batch if the buffer has room (or, with {@code block}, once it has). */
-    boolean accept(SessionRecorder session, List<CapturedEvent> events, long weight) {
-        int permits = (int) Math.min(weight, bufferPermits);
+    boolean accept(Batch batch) {
+        int permits = Math.min(batch.weight(), bufferPermits);
         if (!accepting) {
             return false;
         }
@@ -172,7 +189,7 @@ public final class Recorder implements AutoCloseable {
                 return false;
             }
         }
-        queue.add(new Batch(session.facts, events, permits));
+        queue.add(new Queued(batch, permits));
         return true;
     }
 
@@ -191,9 +208,9 @@ public final class Recorder implements AutoCloseable {
     }
 
     /** A session's end (after dropped events): queued past the buffer's bound, as it is tiny and must not be lost. */
-    void acceptAnyway(SessionRecorder session, List<CapturedEvent> events) {
+    void acceptAnyway(Batch batch) {
         if (accepting) {
-            queue.add(new Batch(session.facts, new ArrayList<>(events), 0));
+            queue.add(new Queued(batch, 0));
         }
     }
 
@@ -259,7 +276,7 @@ public final class Recorder implements AutoCloseable {
             boolean stop = false;
             while (item != null) {
                 switch (item) {
-                    case Batch b -> take(b);
+                    case Queued q -> take(q.batch(), q.permits());
                     case Barrier b -> barriers.add(b.done());
                     default -> stop = true; // the close marker
                 }
@@ -280,30 +297,47 @@ public final class Recorder implements AutoCloseable {
         }
     }
 
-    private void take(Batch batch) {
+    private void take(Batch batch, int permits) {
         SessionFacts facts = batch.session();
-        Writing w = writing.computeIfAbsent(facts.id(), id -> new Writing(facts, new EventEncoder(facts, 0, 0)));
-        for (CapturedEvent e : batch.events()) {
-            if (w.pendingEvents == 0) {
-                w.firstPending = w.encoder.nextEvent();
-            }
-            try {
-                int before = w.lines.size();
-                EventEncoder.JSON.writeValue(w.lines, w.encoder.encode(e));
-                w.lines.write('\n');
-                uncompressed += w.lines.size() - before;
-            } catch (IOException ex) {
-                throw new UncheckedIOException(ex);
-            }
-            w.pendingEvents++;
-            if (e.kind() == SessionRecorder.GAP) {
-                w.dropped += e.count();
-            } else if (e.kind() == SessionRecorder.END) {
-                w.endedAt = facts.started().plus(Duration.ofNanos(e.micros() * 1_000));
-                w.endReason = e.text();
-            }
+        Writing w = writing.computeIfAbsent(facts.id(), id -> new Writing(facts));
+        if (w.events == 0) {
+            // The first event names the session, so that its facts are chained with everything else.
+            EventFrames start = new EventFrames(256);
+            start.add(SessionRecorder.START, 0, null, factsJson(facts), null, 0, 0);
+            append(w, start, 1);
         }
-        w.pendingWeight += batch.weight();
+        append(w, batch.frames(), batch.events());
+        w.statements += batch.statements();
+        w.dropped += batch.dropped();
+        if (batch.endReason() != null) {
+            w.endedAt = facts.started().plus(Duration.ofNanos(batch.endMicros() * 1_000));
+            w.endReason = batch.endReason();
+        }
+        w.pendingWeight += permits;
+    }
+
+    private void append(Writing w, EventFrames frames, int events) {
+        if (w.pendingEvents == 0) {
+            w.firstPending = w.events;
+        }
+        w.lines.write(frames.array(), 0, frames.size());
+        uncompressed += frames.size();
+        w.pendingEvents += events;
+        w.events += events;
+    }
+
+    private static String factsJson(SessionFacts f) {
+        var o = EventEncoder.JSON.createObjectNode();
+        o.put("session", f.id());
+        o.put("identity", f.identity());
+        o.put("issuer", f.issuer());
+        f.groups().forEach(o.putArray("groups")::add);
+        o.put("client", f.clientAddress());
+        o.put("database", f.database());
+        o.put("upstream", f.upstream());
+        o.put("policy", f.policy());
+        o.put("started", f.started().toString());
+        return o.toString();
     }
 
     /** Stores every session's pending events as one chunk each, in one transaction. @return whether it worked */
@@ -354,7 +388,6 @@ public final class Recorder implements AutoCloseable {
         for (Writing w : ready) {
             w.head = heads.get(w);
             w.nextChunk++;
-            w.stored = true;
             w.lines.reset();
             w.pendingEvents = 0;
             released += w.pendingWeight;
@@ -389,8 +422,8 @@ public final class Recorder implements AutoCloseable {
         p.setObject(i++, f.started().atOffset(ZoneOffset.UTC));
         p.setObject(i++, w.endedAt == null ? null : w.endedAt.atOffset(ZoneOffset.UTC));
         p.setString(i++, w.endReason);
-        p.setLong(i++, w.encoder.statements());
-        p.setLong(i++, w.encoder.nextEvent());
+        p.setLong(i++, w.statements);
+        p.setLong(i++, w.events);
         p.setLong(i++, w.dropped);
         p.setInt(i++, w.nextChunk + 1);
         p.setBytes(i, hash);
@@ -428,11 +461,12 @@ public final class Recorder implements AutoCloseable {
                         rs.getString("issuer"), groups, rs.getString("client_address"), rs.getString("database_name"),
                         rs.getString("upstream"), rs.getString("policy"),
                         rs.getObject("started_at", java.time.OffsetDateTime.class).toInstant());
-                Writing w = new Writing(facts, new EventEncoder(facts, rs.getLong("events"), rs.getLong("statements")));
+                Writing w = new Writing(facts);
+                w.events = rs.getLong("events");
+                w.statements = rs.getLong("statements");
                 w.nextChunk = rs.getInt("chunks");
                 w.head = rs.getBytes("head_hash");
                 w.dropped = rs.getLong("dropped");
-                w.stored = true;
                 open.add(w);
             }
         }
@@ -443,8 +477,9 @@ public final class Recorder implements AutoCloseable {
         for (Writing w : open) {
             long micros = Math.max(0, Duration.between(w.facts.started(), now).toNanos() / 1_000);
             writing.put(w.facts.id(), w);
-            take(new Batch(w.facts,
-                    List.of(new CapturedEvent(SessionRecorder.END, micros, null, GATEWAY_STOPPED, null, 0, 0)), 0));
+            EventFrames end = new EventFrames(64);
+            end.add(SessionRecorder.END, micros, null, GATEWAY_STOPPED, null, 0, 0);
+            take(new Batch(w.facts, end, 1, 0, 0, GATEWAY_STOPPED, micros), 0);
         }
         if (!flush()) {
             throw new SQLException("the store could not be written");

@@ -6,12 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgwarden.audit.HashChain;
 import io.pgwarden.store.Store;
 import io.pgwarden.store.StoreException;
-import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -29,7 +27,8 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * Reads recordings from the store: the list, and one session's events with its chain
- * verified. Only reads, so it also serves the store of a stopped gateway.
+ * verified and its frames ({@link EventFrames}) decoded. Only reads, so it also serves the
+ * store of a stopped gateway.
  *
  * <p>A chunk's hash is {@code SHA-256(previous chunk's hash ‖ canonical(chunk))}, 32 zero
  * bytes before a session's first chunk, where the canonical encoding is the session id (4-byte
@@ -105,6 +104,7 @@ public final class RecordingReader {
 
     private static Replay verified(Connection c, RecordedSession session, int chunks, byte[] head) throws SQLException {
         List<ObjectNode> events = new ArrayList<>();
+        EventEncoder encoder = new EventEncoder();
         byte[] hash = HashChain.GENESIS;
         int expected = 0;
         try (PreparedStatement p = c.prepareStatement("SELECT chunk_no, first_event, event_count, payload, hash "
@@ -123,7 +123,7 @@ public final class RecordingReader {
                     if (!MessageDigest.isEqual(hash, rs.getBytes(5))) {
                         return Replay.broken(session, no, "chunk " + no + " does not match its hash (changed, or an earlier chunk was)");
                     }
-                    List<ObjectNode> decoded = decode(payload);
+                    List<ObjectNode> decoded = decode(payload, encoder);
                     if (decoded.size() != count || (!decoded.isEmpty() && decoded.getFirst().path("n").asLong(-1) != first)
                             || first != events.size()) {
                         return Replay.broken(session, no, "chunk " + no + " does not hold the events its header names");
@@ -180,17 +180,22 @@ public final class RecordingReader {
         return bytes.toByteArray();
     }
 
-    private static List<ObjectNode> decode(byte[] payload) {
-        List<ObjectNode> events = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(new GZIPInputStream(new ByteArrayInputStream(payload)),
-                StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                events.add((ObjectNode) EventEncoder.JSON.readTree(line));
-            }
-        } catch (IOException | ClassCastException e) {
-            return List.of(); // reported as a chunk that does not hold its events
+    /** A chunk's events as JSON; empty when its payload does not decode (reported as a chunk that does not hold its events). */
+    private static List<ObjectNode> decode(byte[] payload, EventEncoder encoder) {
+        byte[] frames;
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(payload))) {
+            frames = in.readAllBytes();
+        } catch (IOException e) {
+            return List.of();
         }
+        List<CapturedEvent> captured;
+        try {
+            captured = EventFrames.decode(frames);
+        } catch (IllegalArgumentException e) {
+            return List.of();
+        }
+        List<ObjectNode> events = new ArrayList<>(captured.size());
+        captured.forEach(e -> events.add(encoder.encode(e)));
         return events;
     }
 

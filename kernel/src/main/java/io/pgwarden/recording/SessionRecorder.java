@@ -1,23 +1,22 @@
 package io.pgwarden.recording;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.pgwarden.wire.BackendMessages;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Captures one session's events on its event loop, as cheaply as it can: the statements the
  * agent sent (with their bound parameters and the gateway's decision) and, byte for byte,
  * the messages the client was sent (after masking and the gateway's replacements). Nothing
- * is decoded here; events are handed to the {@link Recorder}'s writer in batches, at each
- * ReadyForQuery (or sooner when a batch grows large), which decodes, chains and stores them.
+ * is decoded: each event is appended as a frame ({@link EventFrames}) to the session's
+ * batch, which goes to the {@link Recorder}'s writer whole at each ReadyForQuery (or sooner
+ * when it grows large); the writer only compresses, chains and stores it.
  *
  * <p>Of each result, the first {@code recording.max_rows_per_result} rows are kept; the rest
  * are not even looked at (the relay forwards them undecoded) and are counted from the
- * command tag. Not thread-safe: the session's event loop only.
+ * command tag when the recording is read. Not thread-safe: the session's event loop only.
  */
 public final class SessionRecorder {
     /** Own kinds, apart from the backend message types (which are letters). */
@@ -28,41 +27,49 @@ public final class SessionRecorder {
     static final byte START = 5;
     static final byte HELD = 6;
 
+    static final byte COPY_IN_RESPONSE = 'G';
+    static final byte COPY_OUT_RESPONSE = 'H';
+    static final byte COPY_DATA = 'd';
+    static final byte COPY_DONE = 'c';
+    static final byte COPY_FAIL = 'f';
+
     /** A row larger than this is not kept (it is counted as not recorded); PostgreSQL allows 1 GiB. */
     static final int MAX_RECORDED_MESSAGE = 1 << 20;
     /** A batch this large goes to the writer before the next ReadyForQuery (a long result, a long COPY). */
-    private static final long HAND_OFF_BYTES = 256 << 10;
+    private static final int HAND_OFF_BYTES = 256 << 10;
 
     private final Recorder recorder;
-    private final String sessionId;
+    final SessionFacts facts;
     private final long startNanos;
     private final int maxRows;
     private final boolean keepParameters;
-    private List<CapturedEvent> batch = new ArrayList<>();
-    private long batchWeight;
+    private EventFrames batch = new EventFrames(512);
+    private int batchEvents;
+    private int batchStatements;
     /** Rows of the current result seen so far (kept or not). */
     private int rowsInResult;
     /** Binds not yet executed, by portal: their parameters go with the Execute's statement event. */
-    private final Map<String, byte[]> binds = new HashMap<>(4);
+    private final Map<String, ByteBuf> binds = new HashMap<>(4);
     private long copyInMessages;
     private long copyInBytes;
+    /** Events dropped since the last batch the writer took. */
     private long dropped;
     private boolean dropReported;
-    private boolean ended;
-    final SessionFacts facts;
+    /** The batch starts with a gap frame telling of {@link #dropped} events. */
+    private boolean gapInBatch;
+    private String endReason;
+    private long endMicros;
 
     SessionRecorder(Recorder recorder, SessionFacts facts, int maxRows, boolean keepParameters) {
         this.recorder = recorder;
         this.facts = facts;
-        this.sessionId = facts.id();
         this.startNanos = System.nanoTime();
         this.maxRows = maxRows;
         this.keepParameters = keepParameters;
-        add(new CapturedEvent(START, 0, null, null, null, 0, 0));
     }
 
     public String sessionId() {
-        return sessionId;
+        return facts.id();
     }
 
     private long now() {
@@ -79,12 +86,6 @@ public final class SessionRecorder {
         };
     }
 
-    static final byte COPY_IN_RESPONSE = 'G';
-    static final byte COPY_OUT_RESPONSE = 'H';
-    static final byte COPY_DATA = 'd';
-    static final byte COPY_DONE = 'c';
-    static final byte COPY_FAIL = 'f';
-
     /**
      * A message the client is sent, as it is sent. The relay calls this for every message it
      * sees whole (those it {@link #wants} and those the session needs anyway: CommandComplete,
@@ -98,35 +99,36 @@ public final class SessionRecorder {
                 }
             }
             case BackendMessages.ROW_DESCRIPTION, COPY_OUT_RESPONSE -> rowsInResult = 0;
-            case BackendMessages.COMMAND_COMPLETE, BackendMessages.ERROR_RESPONSE, BackendMessages.NOTICE_RESPONSE,
-                 BackendMessages.READY_FOR_QUERY, BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED,
-                 COPY_IN_RESPONSE -> {
+            case BackendMessages.COMMAND_COMPLETE -> rowsInResult = 0;
+            case BackendMessages.ERROR_RESPONSE, BackendMessages.NOTICE_RESPONSE, BackendMessages.READY_FOR_QUERY,
+                 BackendMessages.EMPTY_QUERY_RESPONSE, BackendMessages.PORTAL_SUSPENDED, COPY_IN_RESPONSE -> {
             }
             default -> {
                 return;
             }
         }
-        add(new CapturedEvent(type, now(), ByteBufUtil.getBytes(message), null, null, 0, 0));
-        if (type == BackendMessages.COMMAND_COMPLETE) {
-            rowsInResult = 0;
-        }
-        if (type == BackendMessages.READY_FOR_QUERY || batchWeight >= HAND_OFF_BYTES) {
+        add(type, message, null, null, 0, 0);
+        if (type == BackendMessages.READY_FOR_QUERY || batch.size() >= HAND_OFF_BYTES) {
             handOff();
         }
     }
 
-    /** An error or notice the gateway itself sends (not through the relay): a FATAL at the session's end. */
+    /** An error or notice the gateway itself sends (not through the relay): a FATAL at the session's end, a hold's notice. */
     public void gatewaySent(ByteBuf message) {
-        add(new CapturedEvent(message.getByte(message.readerIndex()), now(), ByteBufUtil.getBytes(message), null, null, 0, 0));
+        add(message.getByte(message.readerIndex()), message, null, null, 0, 0);
     }
 
     /** A Bind: its parameters are recorded with the Execute of its portal. */
     public void bind(String portal, ByteBuf frame) {
         if (keepParameters) {
             if (binds.size() >= 64) {
-                binds.clear(); // portals bound and never executed: keep memory bounded
+                binds.values().forEach(ByteBuf::release); // portals bound and never executed: keep memory bounded
+                binds.clear();
             }
-            binds.put(portal, ByteBufUtil.getBytes(frame));
+            ByteBuf old = binds.put(portal, Unpooled.copiedBuffer(frame));
+            if (old != null) {
+                old.release();
+            }
         }
     }
 
@@ -134,19 +136,25 @@ public final class SessionRecorder {
      * A statement as decided, before it is forwarded (or its refusal is).
      *
      * @param text     the text as the audit trail stores it
-     * @param decision ALLOW, DENY, HOLD, …
-     * @param reason   why it was refused or held; null otherwise
+     * @param decision ALLOW, DENY, …
+     * @param reason   why it was refused, or how its hold ended; null otherwise
      * @param portal   the portal an Execute runs; null for a simple Query or a Parse
      */
     public void statement(String text, String decision, String reason, String portal) {
-        byte[] parameters = portal == null ? null : binds.remove(portal);
-        add(new CapturedEvent(STATEMENT, now(), parameters, text, decision + (reason == null ? "" : "\n" + reason),
-                portal == null ? 0 : 1, 0));
+        ByteBuf parameters = portal == null ? null : binds.remove(portal);
+        try {
+            add(STATEMENT, parameters, text, reason == null ? decision : decision + "\n" + reason, portal == null ? 0 : 1, 0);
+            batchStatements++;
+        } finally {
+            if (parameters != null) {
+                parameters.release();
+            }
+        }
     }
 
     /** A statement is held for approval (its decision is recorded with the statement when the hold ends). */
     public void held(String text, String requestId) {
-        add(new CapturedEvent(HELD, now(), null, text, requestId, 0, 0));
+        add(HELD, null, text, requestId, 0, 0);
     }
 
     /** A message of a COPY FROM STDIN from the client: counted, summed up at its CopyDone or CopyFail. */
@@ -157,8 +165,7 @@ public final class SessionRecorder {
                 copyInBytes += length;
             }
             case COPY_DONE, COPY_FAIL -> {
-                add(new CapturedEvent(COPY_IN_DATA, now(), null, null, type == COPY_FAIL ? "failed" : "done",
-                        copyInMessages, copyInBytes));
+                add(COPY_IN_DATA, null, null, type == COPY_FAIL ? "failed" : "done", copyInMessages, copyInBytes);
                 copyInMessages = 0;
                 copyInBytes = 0;
             }
@@ -169,47 +176,53 @@ public final class SessionRecorder {
 
     /** The session ended: what is left goes to the writer with the end. */
     public void ended(String reason) {
-        if (ended) {
+        if (endReason != null) {
             return;
         }
-        ended = true;
-        add(new CapturedEvent(END, now(), null, reason, null, 0, 0));
+        endMicros = now();
+        add(END, null, reason, null, 0, 0);
+        endReason = reason;
+        binds.values().forEach(ByteBuf::release);
+        binds.clear();
         handOff();
     }
 
-    private void add(CapturedEvent event) {
-        if (ended && event.kind() != END) {
+    private void add(byte kind, ByteBuf bytes, String text, String detail, long count, long size) {
+        if (endReason != null) {
             return; // a message relayed while the session was being closed
         }
-        batch.add(event);
-        batchWeight += event.weight();
+        batch.add(kind, now(), bytes, text, detail, count, size);
+        batchEvents++;
     }
 
     private void handOff() {
-        if (batch.isEmpty()) {
+        if (batchEvents == 0) {
             return;
         }
-        List<CapturedEvent> events = batch;
-        int captured = events.size();
-        if (dropped > 0) {
-            // The writer learns of the gap before the events after it.
-            events.addFirst(new CapturedEvent(GAP, events.getFirst().micros(), null, null, null, dropped, 0));
-        }
-        if (recorder.accept(this, events, batchWeight)) {
+        int events = batchEvents + (gapInBatch ? 1 : 0);
+        if (recorder.accept(new Recorder.Batch(facts, batch, events, batchStatements, gapInBatch ? dropped : 0, endReason, endMicros))) {
             dropped = 0;
         } else {
-            dropped += ended ? captured - 1 : captured; // the end itself is kept, below
-            if (ended) {
-                // The end is recorded whatever the buffer holds: a recording must say that it is complete or not.
-                recorder.acceptAnyway(this, List.of(new CapturedEvent(GAP, now(), null, null, null, dropped, 0),
-                        events.getLast()));
+            dropped += batchEvents - (endReason != null ? 1 : 0); // the end itself is kept, below
+            if (endReason != null) {
+                // The end is recorded whatever the buffer holds: a recording must say whether it is complete.
+                EventFrames end = new EventFrames(128 + endReason.length() * 3);
+                end.add(GAP, endMicros, null, null, null, dropped, 0);
+                end.add(END, endMicros, null, endReason, null, 0, 0);
+                recorder.acceptAnyway(new Recorder.Batch(facts, end, 2, 0, dropped, endReason, endMicros));
             }
             if (!dropReported) {
                 dropReported = true;
-                recorder.reportDrop(sessionId);
+                recorder.reportDrop(facts.id());
             }
         }
-        batch = new ArrayList<>();
-        batchWeight = 0;
+        batch = new EventFrames(Math.min(Math.max(512, batch.size()), HAND_OFF_BYTES));
+        batchEvents = 0;
+        batchStatements = 0;
+        gapInBatch = dropped > 0;
+        if (gapInBatch) {
+            // The writer learns of the gap before the events after it.
+            batch.add(GAP, now(), null, null, null, dropped, 0);
+        }
     }
 }

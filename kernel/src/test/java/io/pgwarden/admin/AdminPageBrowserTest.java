@@ -64,7 +64,7 @@ class AdminPageBrowserTest {
         gateway = TestGateway.start(TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("browser-test-keys", ""),
                 ApprovalFixture.heldPolicy("""
                       - { when: { commands: [DELETE], without_where: true }, approvers: [web] }
-                """)), pg.password());
+                """)) + "recording: { enabled: true }\n", pg.password());
         gateway.gateway().adminUsers().createOrUpdate("alice", PASSWORD.toCharArray());
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile())
                 .addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,900");
@@ -118,6 +118,7 @@ class AdminPageBrowserTest {
         wait.until(ExpectedConditions.textToBe(By.id("live"), "live"));
         assertThat(browser.findElement(By.id("me")).getText()).isEqualTo("alice");
 
+        String requestId;
         try (Connection c = ApprovalFixture.deleter(gateway); Statement s = c.createStatement()) {
             CompletableFuture<Integer> deleted = ApprovalFixture.inBackground(() -> s.executeUpdate("DELETE FROM browser_items"));
 
@@ -125,6 +126,7 @@ class AdminPageBrowserTest {
             WebElement row = wait.until(ExpectedConditions.presenceOfElementLocated(
                     By.cssSelector("#approvals-table tr.pending[data-statement='DELETE FROM browser_items']")));
             String id = row.getAttribute("id").substring("approval-".length());
+            requestId = id;
             assertThat(row.getText()).contains(DELETER).contains("DELETE without WHERE on browser_items");
             assertThat(items()).isEqualTo(7);
             row.findElement(By.cssSelector("input.reason")).sendKeys("approved in the browser test");
@@ -143,6 +145,26 @@ class AdminPageBrowserTest {
         AuditEvent ran = gateway.gateway().audit().list(DELETER, null, 1000).stream().map(AuditEntry::event)
                 .filter(e -> "ALLOW".equals(e.decision()) && "DELETE FROM browser_items".equals(e.statement())).findFirst().orElseThrow();
         assertThat(ran.reason()).endsWith("approved by alice via web: approved in the browser test");
+
+        // The session's recording plays back step by step: the hold, the approval, the result.
+        browser.findElement(By.cssSelector("nav a[data-tab=sessions]")).click();
+        WebElement replayLink = wait.until(ExpectedConditions.presenceOfElementLocated(By.xpath(
+                "//table[@id='sessions-table']//tr[td[2]='" + DELETER + "']//a[@class='replay']")));
+        replayLink.click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("replay-position"), "step 1 of"));
+        assertThat(browser.findElement(By.id("replay-transcript")).getText()).contains("session").contains(DELETER)
+                .doesNotContain("DELETE FROM browser_items");
+        browser.findElement(By.id("replay-step")).click();
+        wait.until(ExpectedConditions.textToBe(By.id("replay-position"), "step 2 of " + browser.findElements(By.cssSelector("#replay-steps li")).size()));
+        browser.findElement(By.id("replay-speed")).sendKeys("100×");
+        browser.findElement(By.id("replay-play")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("replay-transcript"), "DELETE 7"));
+        String transcript = browser.findElement(By.id("replay-transcript")).getText();
+        assertThat(transcript).contains("held for approval: request " + requestId)
+                .contains("approved by alice via web: approved in the browser test");
+        assertThat(transcript.indexOf("held for approval")).isLessThan(transcript.indexOf("DELETE 7"));
+        assertThat(browser.findElement(By.id("replay-download")).getAttribute("href")).endsWith("/download");
+        screenshot("admin-replay.png");
 
         // The other pages render from the same API.
         browser.findElement(By.cssSelector("nav a[data-tab=policies]")).click();

@@ -260,7 +260,7 @@ class RecordingThroughGatewayTest {
         try (TestGateway stopped = TestGateway.start(yaml, TestPostgres.shared().password())) {
             try (Connection c = stopped.connect(); Statement s = c.createStatement()) {
                 s.execute("SELECT name, email FROM rec.customers WHERE id = 1");
-                id = stopped.gateway().sessions().sessions().getFirst().id();
+                id = stopped.gateway().sessions().sessions().iterator().next().id();
                 stopped.gateway().recorder().list(null, 1); // stores what was queued: the first chunk
                 s.execute("SELECT 2");
             }
