@@ -26,7 +26,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -81,7 +82,13 @@ public final class Recorder implements AutoCloseable {
     private final RecordingReader reader;
     private final Semaphore buffer;
     private final int bufferPermits;
-    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    /**
+     * Batches, barriers and the close marker for the writer. Adding never wakes the writer
+     * (a wake-up per transaction, a futex call on each side, was most of recording's cost on
+     * the data path): it sleeps for the flush interval and takes everything then, unless the
+     * buffer fills up or someone waits ({@link #awaitStored}, {@link #close}).
+     */
+    private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
     private final Thread writer;
     private final ScheduledExecutorService retention;
     private volatile boolean accepting = true;
@@ -190,6 +197,9 @@ public final class Recorder implements AutoCloseable {
             }
         }
         queue.add(new Queued(batch, permits));
+        if (buffer.availablePermits() < bufferPermits / 2) {
+            LockSupport.unpark(writer); // half the buffer waits: store it now rather than at the interval
+        }
         return true;
     }
 
@@ -252,6 +262,7 @@ public final class Recorder implements AutoCloseable {
             return;
         }
         queue.add(new Barrier(done));
+        LockSupport.unpark(writer);
         try {
             done.get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -267,12 +278,9 @@ public final class Recorder implements AutoCloseable {
     private void run() {
         List<CompletableFuture<Void>> barriers = new ArrayList<>();
         while (true) {
-            Object item;
-            try {
-                item = queue.poll(FLUSH_INTERVAL_MS, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                break;
-            }
+            // Until the interval is over, or someone unparks it: a barrier, the close, a filling buffer.
+            LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(FLUSH_INTERVAL_MS));
+            Object item = queue.poll();
             boolean stop = false;
             while (item != null) {
                 switch (item) {
@@ -282,7 +290,7 @@ public final class Recorder implements AutoCloseable {
                 }
                 item = queue.poll();
             }
-            if (stop || !barriers.isEmpty() || uncompressed >= CHUNK_BYTES
+            if (stop || !barriers.isEmpty() || uncompressed >= CHUNK_BYTES || buffer.availablePermits() < bufferPermits / 2
                     || System.nanoTime() - lastFlushNanos >= TimeUnit.MILLISECONDS.toNanos(FLUSH_INTERVAL_MS)) {
                 boolean stored = flush();
                 barriers.forEach(b -> b.complete(null));
@@ -522,6 +530,7 @@ public final class Recorder implements AutoCloseable {
         accepting = false;
         retention.shutdownNow();
         queue.add(Boolean.TRUE);
+        LockSupport.unpark(writer);
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {

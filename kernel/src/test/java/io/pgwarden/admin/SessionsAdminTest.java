@@ -42,13 +42,11 @@ class SessionsAdminTest {
     @BeforeAll
     static void start() throws Exception {
         LocalPostgres pg = TestPostgres.shared();
-        credentialFile = dir.resolve("data/admin-credential.json");
-        String yaml = "admin: { port: 0, credential_file: \"" + credentialFile + "\" }\n"
-                + TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), "",
-                "  - { name: outsiders, match: { groups: [nobody] }, upstream: app }");
-        configFile = dir.resolve("pgwarden.yaml");
-        Files.writeString(configFile, yaml);
-        gateway = TestGateway.start(yaml, pg.password());
+        TestGateway.ForCli cli = TestGateway.startForCli(TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), "",
+                "  - { name: outsiders, match: { groups: [nobody] }, upstream: app }"), dir, pg.password());
+        gateway = cli.gateway();
+        configFile = cli.configFile();
+        credentialFile = cli.credentialFile();
     }
 
     @AfterAll

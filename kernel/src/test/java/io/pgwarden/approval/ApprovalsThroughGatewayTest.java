@@ -68,10 +68,9 @@ class ApprovalsThroughGatewayTest {
                       - { when: { commands: [UPDATE], estimated_rows_over: 1000 }, approvers: [web] }
                 """)).replace("policies:\n", "approvers:\n  - { type: web }\npolicies:\n");
         // The admin credential for the CLI: a file of this test's own, read by `approvals approve`.
-        configFile = dir.resolve("pgwarden.yaml");
-        yaml = "admin: { port: 0, credential_file: \"" + dir.resolve("admin-credential.json") + "\" }\n" + yaml;
-        Files.writeString(configFile, yaml);
-        gateway = TestGateway.start(yaml, pg.password());
+        TestGateway.ForCli cli = TestGateway.startForCli(yaml, dir, pg.password());
+        gateway = cli.gateway();
+        configFile = cli.configFile();
     }
 
     @AfterAll

@@ -69,6 +69,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void recordingKeysHaveDefaultsAndEachBadValueNamesItsKey() throws Exception {
+        var recording = parse(VALID + "recording: { enabled: true }\n").config().recording();
+        assertThat(recording.maxRowsPerResult()).isEqualTo(100);
+        assertThat(recording.retention()).isEqualTo(java.time.Duration.ofDays(30));
+        assertThat(recording.buffer()).isEqualTo(64L << 20);
+        assertThat(recording.onOverflow()).isEqualTo("drop");
+        assertThat(failure(VALID + "recording: { enabled: true, max_rows_per_result: 2000000, retention: 0s, buffer: 1KiB, "
+                + "on_overflow: wait }\n").problems()).containsExactlyInAnyOrder(
+                "gw.yaml: recording.max_rows_per_result: must be between 0 and 1000000",
+                "gw.yaml: recording.retention: must be longer than zero (such as 30d)",
+                "gw.yaml: recording.buffer: must be between 1MiB and 1GiB",
+                "gw.yaml: recording.on_overflow: must be drop or block, not \"wait\"");
+    }
+
+    @Test
     void aNullInsideAListIsAnErrorWithItsPathNotAnInternalException() {
         // Regression: `upstreams: [~]` and friends reached the operator as
         // "Cannot construct instance of GatewayConfig, problem: NullPointerException".

@@ -156,6 +156,33 @@ class RecorderTest {
     }
 
     @Test
+    void withOnOverflowBlockASessionWaitsForTheStoreAndNothingIsDropped() throws Exception {
+        Recorder.Settings blocking = new Recorder.Settings(true, 100, Duration.ofDays(1), 4096, true, true, "gw-test");
+        try (Store store = store(); Recorder recorder = Recorder.open(store, blocking, null, Clock.systemUTC())) {
+            SessionRecorder r = recorder.start(facts("patient"));
+            select(r, 1);
+            recorder.list(null, 10);
+            java.util.concurrent.CompletableFuture<Void> waited;
+            try (Connection c = store.connect(); Statement s = c.createStatement()) {
+                s.execute("ALTER TABLE recording_chunk RENAME TO recording_chunk_away");
+                r.statement("SELECT big", "ALLOW", null, null);
+                send(r, BackendMessages.NOTICE_RESPONSE, notice("x".repeat(5000))); // more than the whole buffer
+                send(r, BackendMessages.READY_FOR_QUERY, Unpooled.wrappedBuffer(new byte[] {'Z', 0, 0, 0, 5, 'I'}));
+                // The next batch finds no room: its session waits (here on a thread of its own) until the store works again.
+                waited = java.util.concurrent.CompletableFuture.runAsync(() -> select(r, 1), runnable -> Thread.ofPlatform().start(runnable));
+                s.execute("ALTER TABLE recording_chunk_away RENAME TO recording_chunk");
+            }
+            waited.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            r.ended("client ended the session");
+            Replay replay = recorder.read("patient").orElseThrow();
+            assertThat(replay.intact()).isTrue();
+            assertThat(replay.events()).noneMatch(e -> e.path("type").asText().equals("gap"));
+            assertThat(replay.events().stream().filter(e -> e.path("type").asText().equals("statement"))).hasSize(3);
+            assertThat(replay.session().dropped()).isZero();
+        }
+    }
+
+    @Test
     void recordingsOfSessionsThatEndedBeforeTheRetentionAreDeleted() throws Exception {
         Clock twoDaysLater = Clock.offset(Clock.systemUTC(), Duration.ofDays(2));
         try (Store store = store(); Recorder recorder = Recorder.open(store, settings(100, 1 << 20), null, twoDaysLater)) {

@@ -64,9 +64,7 @@ class RecordingThroughGatewayTest {
                 CREATE TABLE rec.scratch (id int);
                 INSERT INTO rec.scratch VALUES (1), (2);
                 """.formatted(EMAIL, SSN));
-        credentialFile = dir.resolve("data/admin-credential.json");
-        String yaml = "admin: { port: 0, credential_file: \"" + credentialFile + "\" }\n"
-                + TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("recording-test-keys", ""),
+        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg), ApprovalFixture.deleterKeys("recording-test-keys", ""),
                 ApprovalFixture.heldPolicy("""
                       - { when: { commands: [DELETE], without_where: true }, approvers: [web], timeout: 10m }
                 """)).replace("policies:\n", "approvers:\n  - { type: web }\npolicies:\n").replace("""
@@ -79,9 +77,10 @@ class RecordingThroughGatewayTest {
                       - { column: rec.customers.ssn, masker: redact }
                 """) + "recording: { enabled: true, max_rows_per_result: 2 }\n";
         assertThat(yaml).contains("rec.customers.email");
-        configFile = dir.resolve("pgwarden.yaml");
-        Files.writeString(configFile, yaml);
-        gateway = TestGateway.start(yaml, pg.password());
+        TestGateway.ForCli cli = TestGateway.startForCli(yaml, dir, pg.password());
+        gateway = cli.gateway();
+        configFile = cli.configFile();
+        credentialFile = cli.credentialFile();
     }
 
     @AfterAll

@@ -75,6 +75,23 @@ public final class TestGateway implements AutoCloseable {
         }
     }
 
+    /** A gateway whose configuration is in {@code configFile} with its admin credential at {@code credentialFile}: what the CLI needs. */
+    public record ForCli(TestGateway gateway, Path configFile, Path credentialFile) {
+    }
+
+    /**
+     * For tests that drive the CLI: {@code yaml} with the admin credential at
+     * {@code dir/data/admin-credential.json}, written to {@code dir/pgwarden.yaml} (the file
+     * to pass as {@code --config}), and a gateway started from it.
+     */
+    public static ForCli startForCli(String yaml, Path dir, String upstreamPassword) throws java.io.IOException {
+        Path credentialFile = dir.resolve("data/admin-credential.json");
+        String full = "admin: { port: 0, credential_file: \"" + credentialFile + "\" }\n" + yaml;
+        Path configFile = dir.resolve("pgwarden.yaml");
+        java.nio.file.Files.writeString(configFile, full);
+        return new ForCli(start(full, upstreamPassword), configFile, credentialFile);
+    }
+
     /** A gateway from a configuration text of the test's own, e.g. {@link #yaml} with a key changed. */
     public static TestGateway start(String yaml, String upstreamPassword) {
         try {
