@@ -25,12 +25,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 import org.slf4j.Logger;
@@ -38,10 +38,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Session recordings (DESIGN §9, docs/recording.md): sessions hand their captured events to
- * this recorder ({@link SessionRecorder}), whose writer thread decodes them, packs each
- * session's events into gzip'd chunks of JSON lines, chains the chunks by SHA-256 and stores
- * them, every {@value #FLUSH_INTERVAL_MS} ms in one transaction. Nothing here runs on an
- * event loop but {@link #accept}, which only queues.
+ * this recorder as batches of frames ({@link SessionRecorder}, {@link EventFrames}); its
+ * writer thread packs each session's frames into a gzip'd chunk, chains the chunks by SHA-256
+ * and stores them, every {@value #FLUSH_INTERVAL_MS} ms in one transaction. Frames are decoded
+ * only when a recording is read ({@link RecordingReader}). Nothing here runs on an event loop
+ * but {@link #accept}, which only queues.
  *
  * <p><b>Bounded.</b> Events waiting for the writer, or for the store, count against
  * {@code recording.buffer} bytes; they are released once their chunk is committed. When the
@@ -439,7 +440,7 @@ public final class Recorder implements AutoCloseable {
 
     private static byte[] gzip(byte[] lines) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(lines.length / 4 + 64);
-        // Level 1: the writer shares the machine with the sessions; JSON lines still shrink several times.
+        // Level 1: the writer shares the machine with the sessions; frames of text still shrink several times.
         try (GZIPOutputStream gz = new GZIPOutputStream(out) {
             {
                 def.setLevel(Deflater.BEST_SPEED);

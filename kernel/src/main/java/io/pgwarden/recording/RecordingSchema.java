@@ -7,8 +7,8 @@ import java.util.List;
  * The recording tables (component {@code recording} in {@code schema_version}).
  *
  * <ul>
- *   <li>{@code recording_chunk}: a session's events in order, as gzip'd JSON lines, a chunk a
- *       row; each chunk's hash chains it to the previous chunk of the same session.</li>
+ *   <li>{@code recording_chunk}: a session's events in order, as gzip'd event frames
+ *       ({@link EventFrames}), a chunk a row; each chunk's hash chains it to the previous chunk of the same session.</li>
  *   <li>{@code recording_session}: one row per session, for listing: the facts of its first
  *       event, its end, counts, and the hash of its last chunk (so that cutting chunks off the
  *       end is detected).</li>
