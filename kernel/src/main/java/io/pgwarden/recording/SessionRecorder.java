@@ -1,6 +1,7 @@
 package io.pgwarden.recording;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.pgwarden.wire.BackendMessages;
 import java.util.HashMap;
@@ -49,7 +50,7 @@ public final class SessionRecorder {
     /** Rows of the current result seen so far (kept or not). */
     private int rowsInResult;
     /** Binds not yet executed, by portal: their parameters go with the Execute's statement event. */
-    private final Map<String, ByteBuf> binds = new HashMap<>(4);
+    private final Map<String, byte[]> binds = new HashMap<>(4);
     private long copyInMessages;
     private long copyInBytes;
     /** Events dropped since the last batch the writer took. */
@@ -122,13 +123,9 @@ public final class SessionRecorder {
     public void bind(String portal, ByteBuf frame) {
         if (keepParameters) {
             if (binds.size() >= 64) {
-                binds.values().forEach(ByteBuf::release); // portals bound and never executed: keep memory bounded
-                binds.clear();
+                binds.clear(); // portals bound and never executed: keep memory bounded
             }
-            ByteBuf old = binds.put(portal, Unpooled.copiedBuffer(frame));
-            if (old != null) {
-                old.release();
-            }
+            binds.put(portal, ByteBufUtil.getBytes(frame));
         }
     }
 
@@ -141,15 +138,10 @@ public final class SessionRecorder {
      * @param portal   the portal an Execute runs; null for a simple Query or a Parse
      */
     public void statement(String text, String decision, String reason, String portal) {
-        ByteBuf parameters = portal == null ? null : binds.remove(portal);
-        try {
-            add(STATEMENT, parameters, text, reason == null ? decision : decision + "\n" + reason, portal == null ? 0 : 1, 0);
-            batchStatements++;
-        } finally {
-            if (parameters != null) {
-                parameters.release();
-            }
-        }
+        byte[] parameters = portal == null ? null : binds.remove(portal);
+        add(STATEMENT, parameters == null ? null : Unpooled.wrappedBuffer(parameters), text,
+                reason == null ? decision : decision + "\n" + reason, portal == null ? 0 : 1, 0);
+        batchStatements++;
     }
 
     /** A statement is held for approval (its decision is recorded with the statement when the hold ends). */
@@ -182,7 +174,6 @@ public final class SessionRecorder {
         endMicros = now();
         add(END, null, reason, null, 0, 0);
         endReason = reason;
-        binds.values().forEach(ByteBuf::release);
         binds.clear();
         handOff();
     }
