@@ -47,6 +47,7 @@ final class ApplianceTests {
                 listen: { host: 127.0.0.1, port: %1$d, tls: { mode: require } }
                 admin: { host: 127.0.0.1, port: 0, credential_file: "%3$s/admin-credential.json" }
                 store: { url: "jdbc:h2:file:%3$s/pgwarden" }
+                vault: { key_file: "%3$s/vault.key" }   # as the shipped config: state on the volume, the config read-only
                 upstreams:
                   - { name: app, host: 127.0.0.1, port: %2$d, database: %4$s, tls: disable,
                       credential: { user: %5$s, password_env: %6$s } }

@@ -40,6 +40,8 @@ public final class StatementAnalyzer {
     private final AnalysisCache cache;
     /** Fingerprints by exact text: the audit asks for one per statement, most of them repeats. */
     private final AnalysisCache fingerprints;
+    /** Output lineage by exact statement text, for sessions that mask. */
+    private final AnalysisCache lineages;
     private final int maxStatementBytes;
     private final ObjectMapper json;
 
@@ -48,6 +50,7 @@ public final class StatementAnalyzer {
         this.library = library;
         this.cache = new AnalysisCache(cacheEntries, cacheBytes, MAX_CACHED_TEXT);
         this.fingerprints = new AnalysisCache(cacheEntries, cacheBytes / 4, MAX_CACHED_TEXT);
+        this.lineages = new AnalysisCache(cacheEntries, cacheBytes / 2, MAX_CACHED_TEXT);
         this.maxStatementBytes = maxStatementBytes;
         // The walker refuses trees deeper than MAX_DEPTH nodes; a node is at most four JSON
         // levels (wrapper, body, list, typed field), so deeper JSON is refused here already.
@@ -89,6 +92,28 @@ public final class StatementAnalyzer {
         List<AnalyzedStatement> statements = (List<AnalyzedStatement>) cached;
         return statements;
     }
+
+    /**
+     * Where a statement's values come from, for masking: computed only for sessions whose
+     * policy masks (the statement is parsed again, then cached by its text), so that policies
+     * without masking pay nothing for it.
+     */
+    public OutputLineage lineage(AnalyzedStatement statement) {
+        Object cached = lineages.get(statement.text());
+        if (cached == null) {
+            try {
+                JsonNode root = readTree(library.parseJson(PgQueryLibrary.utf8WithoutNul(statement.text())));
+                JsonNode stmts = root.path("stmts");
+                cached = stmts.size() == 1 ? OutputLineage.of(stmts.get(0).get("stmt")) : LINEAGE_UNKNOWN;
+            } catch (AnalysisException e) {
+                cached = LINEAGE_UNKNOWN; // it was analysed a moment ago; without lineage, everything derived counts
+            }
+            lineages.put(statement.text(), cached);
+        }
+        return cached == LINEAGE_UNKNOWN ? null : (OutputLineage) cached;
+    }
+
+    private static final Object LINEAGE_UNKNOWN = new Object();
 
     /** libpg_query's fingerprint (16 hex digits) for audit: equal for texts that differ only in literals and layout. */
     public String fingerprint(String sql) throws AnalysisException {
@@ -141,7 +166,7 @@ public final class StatementAnalyzer {
             }
             StatementAnalysis analysis = StatementWalker.analyse(raw.get("stmt"));
             String text = new String(utf8, (int) offset, (int) length, StandardCharsets.UTF_8);
-            statements.add(new AnalyzedStatement(text, (int) offset, (int) length, analysis, OutputLineage.of(raw.get("stmt"))));
+            statements.add(new AnalyzedStatement(text, (int) offset, (int) length, analysis));
         }
         return List.copyOf(statements);
     }

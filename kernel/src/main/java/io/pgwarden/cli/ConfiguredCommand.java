@@ -88,19 +88,6 @@ abstract class ConfiguredCommand implements Callable<Integer> {
      * works on the stopped gateway's store instead.
      */
     static com.fasterxml.jackson.databind.JsonNode fromRunningGateway(LoadedConfig loaded, String path) throws AdminClientException {
-        AdminClient client;
-        try {
-            client = adminClient(loaded);
-        } catch (AdminClientException noCredential) {
-            return null;
-        }
-        try {
-            return client.get(path);
-        } catch (AdminClientException e) {
-            if (e.status() == 0) {
-                return null; // a credential left by a gateway that is gone
-            }
-            throw e;
-        }
+        return askRunningGateway(loaded, client -> client.get(path));
     }
 }

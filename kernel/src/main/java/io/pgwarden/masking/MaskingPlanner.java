@@ -53,7 +53,12 @@ public final class MaskingPlanner {
     public record Decision(ResultMask.Plan plan, Refusal refusal) {
     }
 
-    public MaskingPlanner(MaskRules rules, Function<RelationRef, List<String>> schemasOf) {
+    /** Where each statement's values come from (the analyzer's, cached). */
+    private final Function<AnalyzedStatement, OutputLineage> lineages;
+
+    public MaskingPlanner(MaskRules rules, Function<RelationRef, List<String>> schemasOf,
+                          Function<AnalyzedStatement, OutputLineage> lineages) {
+        this.lineages = lineages;
         this.rules = rules;
         this.maskedNames = rules.maskedColumnNames();
         this.schemasOf = schemasOf;
@@ -91,9 +96,15 @@ public final class MaskingPlanner {
                     refusal = null;
                 }
                 default -> {
-                    Taint taint = taint(a, s.lineage());
-                    refusal = refusal(a, s.lineage(), taint);
-                    mask = taint.mask(s.lineage());
+                    OutputLineage lineage = lineages.apply(s);
+                    if (lineage == null) {
+                        // Cannot happen for a statement that was just analysed; if it does, refuse.
+                        return new Decision(null, new Refusal("the statement's values could not be traced for masking",
+                                "Simplify the statement."));
+                    }
+                    Taint taint = taint(a, lineage);
+                    refusal = refusal(a, lineage, taint);
+                    mask = taint.mask(lineage);
                 }
             }
             if (refusal != null) {

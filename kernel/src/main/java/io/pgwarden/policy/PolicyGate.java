@@ -48,7 +48,7 @@ public final class PolicyGate implements StatementGate {
         this.approvals = approvals;
         this.analyzer = analyzer;
         this.searchPath = searchPath;
-        this.masking = new io.pgwarden.masking.MaskingPlanner(policy.mask, this::schemaCandidates);
+        this.masking = new io.pgwarden.masking.MaskingPlanner(policy.mask, this::schemaCandidates, analyzer::lineage);
     }
 
     @Override

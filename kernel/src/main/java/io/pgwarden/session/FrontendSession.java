@@ -681,7 +681,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     unsyncedWork = true;
                 }
                 case FrontendMessages.DESCRIBE -> {
-                    statements.describe();
+                    statements.describe(frame);
                     unsyncedWork = true;
                 }
                 case FrontendMessages.FLUSH -> unsyncedWork = true;

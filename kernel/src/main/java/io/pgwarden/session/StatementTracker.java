@@ -128,8 +128,26 @@ final class StatementTracker {
 
     /** What waits for a ReadyForQuery: the end of an extended-protocol batch. */
     private static final Object SYNC = new Object();
-    /** A client's Describe, answered by RowDescription or NoData (tracked only while masking applies). */
-    private static final Object CLIENT_DESCRIBE = new Object();
+    /**
+     * A client's Describe, answered by RowDescription or NoData (tracked only while masking
+     * applies). When the Execute of the same portal follows it in the batch (libpq and pgjdbc
+     * send Bind, Describe portal, Execute), its answer is also that Execute's layout: the
+     * gateway then asks for none of its own.
+     */
+    private static final class ClientDescribe {
+        final char kind;
+        final String name;
+        /** The Execute whose rows this Describe's answer lays out, or null. */
+        TrackedStatement layoutFor;
+
+        ClientDescribe(char kind, String name) {
+            this.kind = kind;
+            this.name = name;
+        }
+    }
+
+    /** The last Describe of a portal sent in this batch, not yet followed by its Execute or another Bind. */
+    private ClientDescribe portalDescribe;
 
     /** The gateway's own Describe of the portal an Execute runs: its answer is the layout of the rows, and is not forwarded. */
     private record InjectedDescribe(TrackedStatement statement) {
@@ -366,6 +384,9 @@ final class StatementTracker {
         if (recorder != null) {
             recorder.bind(bind.portalName(), frame);
         }
+        if (portalDescribe != null && portalDescribe.name.equals(bind.portalName())) {
+            portalDescribe = null; // it describes the portal as it was before this Bind
+        }
         long at = ++seq;
         Map<Prepared, Long> portal = portals.computeIfAbsent(bind.portalName(), k -> new LinkedHashMap<>());
         // A Parse of the name earlier in this batch decides: had it failed, this Bind would be skipped with it.
@@ -474,11 +495,18 @@ final class StatementTracker {
         statement.plan = plan;
         statement.portal = portalName;
         ByteBuf forward = frame;
+        ClientDescribe described = portalDescribe;
+        portalDescribe = null;
         if (plan.inspects() && plan.statement(0).needsRows()) {
-            // The rows' layout (which columns, in which formats) is that of the portal as bound:
-            // ask for it right before the rows come, and keep the answer from the client.
-            inFlight.add(new InjectedDescribe(statement));
-            forward = alloc.compositeBuffer(2).addComponents(true, FrontendMessages.describe(alloc, 'P', portalName), frame);
+            if (described != null && described.name.equals(portalName) && described.layoutFor == null
+                    && inFlight.stream().anyMatch(e -> e == described)) {
+                described.layoutFor = statement; // the client asked already: its answer lays the rows out
+            } else {
+                // The rows' layout (which columns, in which formats) is that of the portal as bound:
+                // ask for it right before the rows come, and keep the answer from the client.
+                inFlight.add(new InjectedDescribe(statement));
+                forward = alloc.compositeBuffer(2).addComponents(true, FrontendMessages.describe(alloc, 'P', portalName), frame);
+            }
         }
         inFlight.add(statement);
         if (statement.verdict instanceof Verdict.Allowed) {
@@ -488,9 +516,12 @@ final class StatementTracker {
     }
 
     /** A client's Describe: followed while masking applies, so that its answer is not taken for the gateway's own. */
-    void describe() {
+    void describe(ByteBuf frame) {
         if (masking) {
-            inFlight.add(CLIENT_DESCRIBE);
+            MessageReader.Target target = MessageReader.closeOrDescribeTarget(frame);
+            ClientDescribe describe = new ClientDescribe((char) target.kind(), target.name());
+            inFlight.add(describe);
+            portalDescribe = describe.kind == 'P' ? describe : portalDescribe;
         }
     }
 
@@ -555,6 +586,7 @@ final class StatementTracker {
     }
 
     void sync() {
+        portalDescribe = null;
         inFlight.add(SYNC);
         syncPointsSent++;
     }
@@ -630,8 +662,12 @@ final class StatementTracker {
     /** A RowDescription or NoData: the answer to a client's Describe, to the gateway's own, or a Query's result starting. */
     private ByteBuf describedResult(byte type, ByteBuf message, ByteBufAllocator alloc) {
         Object head = inFlight.peek();
-        if (head == CLIENT_DESCRIBE) {
+        if (head instanceof ClientDescribe describe) {
             inFlight.poll();
+            if (describe.layoutFor != null) {
+                describe.layoutFor.layout = type == BackendMessages.ROW_DESCRIPTION
+                        ? ResultLayout.of(MessageReader.rowDescription(message), describe.layoutFor.plan.statement(0)) : null;
+            }
             return null;
         }
         if (head instanceof InjectedDescribe injected) {
@@ -676,7 +712,7 @@ final class StatementTracker {
             if (entry == SYNC) {
                 break;
             }
-            if (entry == CLIENT_DESCRIBE || entry instanceof InjectedDescribe) {
+            if (entry instanceof ClientDescribe || entry instanceof InjectedDescribe) {
                 it.remove();
             }
         }

@@ -36,9 +36,7 @@ class ContentDetectionThroughGatewayTest {
                       'nothing to see here'),
                   (2, 'IBAN GB82 WEST 1234 5698 7654 32 and SSN 078-05-1120', '{"ok": true}', 'order 12345');
                 """);
-        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
-                    allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
-                """, """
+        String yaml = TestGateway.yamlWithPolicy(pg, """
                     allow: { commands: [ALL, DO] }
                     mask:
                       - { detect: [email, phone, card, ssn, iban], masker: redact }

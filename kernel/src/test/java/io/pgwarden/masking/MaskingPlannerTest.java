@@ -29,7 +29,8 @@ class MaskingPlannerTest {
     }
 
     private static MaskingPlanner planner() {
-        MaskingPlanner p = new MaskingPlanner(rules, r -> r.schema() != null ? List.of(r.schema()) : List.of("pg_temp", "pg_catalog", "mk"));
+        MaskingPlanner p = new MaskingPlanner(rules, r -> r.schema() != null ? List.of(r.schema()) : List.of("pg_temp", "pg_catalog", "mk"),
+                analyzer::lineage);
         p.catalog(CATALOG);
         return p;
     }
@@ -102,7 +103,7 @@ class MaskingPlannerTest {
         GatewayConfig.Policy strict = new GatewayConfig.Policy("p", null, "u", null, null, List.of(
                 new GatewayConfig.MaskRule("mk.customers.ssn", null, "redact")), "deny", null, null);
         MaskingPlanner p = new MaskingPlanner(MaskRules.compile(strict, MaskerRegistry.builtIns()),
-                r -> r.schema() != null ? List.of(r.schema()) : List.of("mk"));
+                r -> r.schema() != null ? List.of(r.schema()) : List.of("mk"), analyzer::lineage);
         p.catalog(CATALOG);
         assertThat(p.decide(analyzer.analyze("SELECT id FROM mk.customers WHERE ssn LIKE '1%'")).refusal()).isNotNull();
         assertThat(p.decide(analyzer.analyze("SELECT id FROM mk.customers ORDER BY ssn")).refusal()).isNotNull();

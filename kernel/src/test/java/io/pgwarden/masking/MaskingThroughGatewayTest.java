@@ -71,9 +71,7 @@ class MaskingThroughGatewayTest {
                 CREATE TABLE mk.parted_1 PARTITION OF mk.parted FOR VALUES FROM (0) TO (100);
                 INSERT INTO mk.parted VALUES (1, '%s');
                 """.formatted(EMAIL, SSN, BOB_EMAIL, EMAIL));
-        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
-                    allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
-                """, """
+        String yaml = TestGateway.yamlWithPolicy(pg, """
                     allow: { commands: [ALL, DO], functions: [set_config] }
                     mask:
                       - { column: mk.customers.email, masker: email }

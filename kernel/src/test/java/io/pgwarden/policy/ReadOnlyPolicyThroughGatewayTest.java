@@ -56,9 +56,7 @@ class ReadOnlyPolicyThroughGatewayTest {
                 CREATE SEQUENCE ro.seq;
                 CREATE SEQUENCE hr.seq;
                 """);
-        String yaml = TestGateway.yaml(pg, TestGateway.Settings.defaults(pg)).replace("""
-                    allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
-                """, """
+        String yaml = TestGateway.yamlWithPolicy(pg, """
                     allow: { commands: [SELECT, COPY_TO], relations: ["ro.*"] }
                     deny: { relations: [ro.secrets] }
                 """);

@@ -108,8 +108,9 @@ class OidcThroughGatewayTest {
 
     @Test
     void aSessionEndsWhenItsTokenExpires() throws Exception {
-        // session.max_lifetime defaults to "token": the session lives as long as its credential.
-        try (Connection c = connect(token("corp", "short-lived-agent", Map.of("groups", List.of("testers")), 3));
+        // session.max_lifetime defaults to "token": the session lives as long as its credential. 8 s: a
+        // loaded machine once took over 3 s to log in and run the first query, past a 3 s token.
+        try (Connection c = connect(token("corp", "short-lived-agent", Map.of("groups", List.of("testers")), 8));
              Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT 1")) {
                 assertThat(rs.next()).isTrue();

@@ -132,6 +132,23 @@ public final class TestGateway implements AutoCloseable {
                 AGENT, sha256Hex(AGENT_KEY), sha256Hex("outsider-key"), s.limits());
     }
 
+    /** The default policy's rule lines, which {@link #yamlWithPolicy} replaces. */
+    private static final String DEFAULT_POLICY_RULES = """
+                    allow: { commands: [ALL, DO] }   # the fidelity tests run DO blocks too
+                """;
+
+    /**
+     * {@link #yaml} with the {@code testers} policy's rules (allow, deny, mask, …) replaced by
+     * {@code rules}: YAML lines indented by four spaces.
+     */
+    public static String yamlWithPolicy(LocalPostgres pg, String rules) {
+        String yaml = yaml(pg, Settings.defaults(pg));
+        if (!yaml.contains(DEFAULT_POLICY_RULES)) {
+            throw new IllegalStateException("the default policy's rules were not found in the test configuration");
+        }
+        return yaml.replace(DEFAULT_POLICY_RULES, rules);
+    }
+
     /**
      * {@link #yaml} with more authenticators after the static keys and more policies after
      * {@code testers}; each argument is YAML list items indented by two spaces.
