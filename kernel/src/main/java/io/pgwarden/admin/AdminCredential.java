@@ -5,13 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -45,24 +41,8 @@ public record AdminCredential(URI url, String token) {
      * not even for a moment), then moves it into place.
      */
     public void writeTo(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path temp = dir.resolve(file.getFileName() + ".tmp");
-        Files.deleteIfExists(temp);
-        try {
-            Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (UnsupportedOperationException e) {
-            Files.createFile(temp);
-        } catch (FileAlreadyExistsException e) {
-            throw new IOException("cannot create " + temp + ": it appeared while being written (another gateway?)", e);
-        }
         String json = JSON.createObjectNode().put("url", url.toString()).put("token", token).toString();
-        Files.writeString(temp, json + "\n");
-        try {
-            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
+        io.pgwarden.store.OwnerOnlyFile.write(file, (json + "\n").getBytes(StandardCharsets.UTF_8), true);
     }
 
     /** Reads what a running gateway wrote; the message says what to do when there is nothing. */

@@ -25,6 +25,8 @@ import java.util.List;
 final class ResultLayout {
     private final ResultMask.Action[] actions;
     private final int[] types;
+    /** Each column's type as maskers see it, looked up once per result rather than per value. */
+    private final ValueType[] valueTypes;
     private final int[] formats;
     private final MaskRules rules;
     private final boolean detect;
@@ -32,6 +34,10 @@ final class ResultLayout {
     private ResultLayout(ResultMask.Action[] actions, int[] types, int[] formats, MaskRules rules) {
         this.actions = actions;
         this.types = types;
+        this.valueTypes = new ValueType[types.length];
+        for (int i = 0; i < types.length; i++) {
+            valueTypes[i] = ValueTypes.of(types[i]);
+        }
         this.formats = formats;
         this.rules = rules;
         this.detect = !rules.detection().isEmpty();
@@ -106,7 +112,7 @@ final class ResultLayout {
             // cannot be checked either, and is withheld the same way.
             return null;
         }
-        ValueType valueType = ValueTypes.of(type);
+        ValueType valueType = valueTypes[column];
         String masked;
         if (action instanceof ResultMask.Mask m) {
             masked = ValueMasking.mask(m.masker(), text, valueType);

@@ -1,5 +1,7 @@
 package io.pgwarden.vault;
 
+import io.pgwarden.store.OwnerOnlyFile;
+
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

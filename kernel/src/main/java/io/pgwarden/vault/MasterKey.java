@@ -1,5 +1,7 @@
 package io.pgwarden.vault;
 
+import io.pgwarden.store.OwnerOnlyFile;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;

@@ -1,4 +1,4 @@
-package io.pgwarden.vault;
+package io.pgwarden.store;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -9,11 +9,12 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Writes the vault's small files (the master key, the keyring): readable by their owner
+ * Writes the gateway's small secret files (the vault's master key and keyring, the admin
+ * credential): readable by their owner
  * only from the first byte, forced to the disk, and appearing complete or not at all (written
  * beside, then moved or linked into place).
  */
-final class OwnerOnlyFile {
+public final class OwnerOnlyFile {
     private OwnerOnlyFile() {
     }
 
@@ -22,7 +23,7 @@ final class OwnerOnlyFile {
      *                {@link java.nio.file.FileAlreadyExistsException} is thrown (two processes
      *                creating the file at once cannot both win)
      */
-    static void write(Path file, byte[] content, boolean replace) throws IOException {
+    public static void write(Path file, byte[] content, boolean replace) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + file.getFileName() + "-", ".tmp",
